@@ -1,0 +1,38 @@
+"""feedsvc: a folder of Markdown articles published as RSS 2.0 and Atom 1.0 feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask
+
+from . import web
+from .lastmod import LastModifiedLedger
+from .service import Clock, FeedService
+from .settings import env_config, load_settings
+
+__all__ = ["create_app"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(config: Mapping[str, object] | None = None, *, clock: Clock | None = None) -> Flask:
+    """The Flask app over one article store.
+
+    Configuration: defaults < the store's site.toml < FEEDSVC_* environment < ``config``
+    (upper-case keys without the prefix, e.g. ``{"ARTICLES_DIR": ...}``). ``clock`` decides
+    what is published yet; tests pass a fixed one. Raises ConfigError when the site is
+    misconfigured.
+    """
+    app = Flask(__name__)
+    app.config.update(env_config())
+    if config:
+        app.config.update(config)
+    settings = load_settings(app.config)
+    ledger = LastModifiedLedger(settings.state_dir or Path(app.instance_path))
+    web.register(app, FeedService(settings, clock=clock or _utc_now, ledger=ledger))
+    return app

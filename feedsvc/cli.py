@@ -1,0 +1,100 @@
+"""The ``feedsvc`` command: check a store, write a new article, serve for development."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from .errors import ConfigError
+from .settings import Settings, env_config, load_settings
+from .store import StoreReader, slugify
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="feedsvc", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="list the article files that would be rejected")
+    check.add_argument("store", nargs="?", help="the store folder (default: FEEDSVC_ARTICLES_DIR)")
+
+    new = commands.add_parser("new", help="write a new draft article with a fresh id")
+    new.add_argument("title")
+    new.add_argument("--category", required=True, help="a category slug from site.toml")
+    new.add_argument("--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)")
+
+    serve = commands.add_parser("serve", help="run the development server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return _check(_settings(args.store))
+        if args.command == "new":
+            return _new(_settings(args.store), args.title, args.category)
+        return _serve(args.host, args.port)
+    except ConfigError as error:
+        print(f"feedsvc: {error}", file=sys.stderr)
+        return 2
+
+
+def _settings(store: str | None) -> Settings:
+    config = env_config()
+    if store:
+        config["ARTICLES_DIR"] = store
+    return load_settings(config)
+
+
+def _check(settings: Settings) -> int:
+    snapshot = StoreReader(settings.articles_dir, settings.site).scan()
+    for problem in snapshot.problems:
+        print(problem)
+    rejected = len({p.path for p in snapshot.problems})
+    print(f"{len(snapshot.articles)} articles valid, {rejected} files rejected")
+    return 1 if rejected else 0
+
+
+def _new(settings: Settings, title: str, category: str) -> int:
+    site = settings.site
+    if site.category(category) is None:
+        known = ", ".join(c.slug for c in site.categories) or "none: add [categories.<slug>]"
+        print(f"feedsvc: unknown category {category!r} (site.toml has {known})", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC).astimezone(site.timezone)
+    slug = slugify(title) or "article"
+    folder = settings.articles_dir / f"{now:%Y}" / f"{now:%m}"
+    path = folder / f"{slug}.md"
+    counter = 2
+    while path.exists():
+        path = folder / f"{slug}-{counter}.md"
+        counter += 1
+    # A JSON string is a valid YAML double-quoted scalar: any title round-trips.
+    text = (
+        "---\n"
+        f"id: {uuid.uuid4()}\n"
+        f"title: {json.dumps(title, ensure_ascii=False)}\n"
+        f"published: {now:%Y-%m-%d %H:%M}\n"
+        f"category: {category}\n"
+        "draft: true  # set to false (or delete this line) to publish\n"
+        "---\n"
+        "Write the article here, in Markdown.\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(path)
+    return 0
+
+
+def _serve(host: str, port: int) -> int:
+    from . import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""The only reader of configuration: defaults < site.toml < FEEDSVC_* environment < config.
+
+Bad values raise ConfigError at start-up, naming the key and what to write instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Config
+
+from .errors import ConfigError
+from .model import ALL_SCOPE, LANGUAGE_PATTERN, SLUG_PATTERN, Category, Site
+
+ENV_PREFIX = "FEEDSVC"
+SITE_FILE = "site.toml"
+
+DEFAULT_ARTICLES_DIR = "articles"
+DEFAULT_MAX_AGE = 300
+DEFAULT_RESCAN_INTERVAL = 2.0
+DEFAULT_ITEMS_PER_FEED = 50
+MAX_ITEMS_PER_FEED = 1000
+
+# Site keys that FEEDSVC_<KEY> (or the config mapping) may override, as site.toml names them.
+SITE_KEYS = (
+    "title",
+    "description",
+    "base_url",
+    "language",
+    "timezone",
+    "tag_authority",
+    "tag_date",
+    "items_per_feed",
+)
+
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DNS_NAME = rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*"
+# RFC 4151 section 2.1: taggingEntity = authorityName "," date; authorityName = DNSname / email.
+TAG_AUTHORITY_PATTERN = re.compile(rf"{_DNS_NAME}|[A-Za-z0-9._%+-]+@{_DNS_NAME}")
+TAG_DATE_PATTERN = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service needs to know, validated."""
+
+    articles_dir: Path
+    site: Site
+    max_age: int  # seconds, for Cache-Control
+    rescan_interval: float  # seconds between looks at the store
+    state_dir: Path | None  # where Last-Modified history is kept; None keeps it in memory
+
+
+def env_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The FEEDSVC_* variables as config keys (``FEEDSVC_BASE_URL`` -> ``BASE_URL``).
+
+    Values stay strings: Flask would otherwise JSON-decode them (``loads=str``).
+    """
+    config = Config(root_path=os.getcwd())
+    if environ is None:
+        config.from_prefixed_env(ENV_PREFIX, loads=str)
+    else:
+        prefix = f"{ENV_PREFIX}_"
+        config.update({k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix)})
+    return dict(config)
+
+
+def load_settings(config: Mapping[str, object]) -> Settings:
+    """Build Settings from a config mapping (upper-case keys) and the store's site.toml."""
+    articles_dir = Path(str(config.get("ARTICLES_DIR") or DEFAULT_ARTICLES_DIR))
+    table = read_site_file(articles_dir)
+    for key in SITE_KEYS:
+        override = config.get(key.upper())
+        if override is not None and override != "":
+            table[key] = override
+    state_dir = config.get("STATE_DIR")
+    return Settings(
+        articles_dir=articles_dir,
+        site=build_site(table, source=str(articles_dir / SITE_FILE)),
+        max_age=_int(config.get("MAX_AGE", DEFAULT_MAX_AGE), "MAX_AGE", minimum=0),
+        rescan_interval=_float(
+            config.get("RESCAN_INTERVAL", DEFAULT_RESCAN_INTERVAL), "RESCAN_INTERVAL"
+        ),
+        state_dir=Path(str(state_dir)) if state_dir else None,
+    )
+
+
+def read_site_file(articles_dir: Path) -> dict[str, object]:
+    path = articles_dir / SITE_FILE
+    if not articles_dir.is_dir():
+        raise ConfigError(
+            f"the article store {articles_dir} is not a folder: "
+            "set FEEDSVC_ARTICLES_DIR to the folder that holds site.toml and the articles"
+        )
+    try:
+        with path.open("rb") as f:
+            return dict(tomllib.load(f))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} is missing: create it with title, base_url, tag_authority and tag_date"
+        ) from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot be read: {e}") from None
+
+
+def build_site(table: Mapping[str, object], *, source: str = SITE_FILE) -> Site:
+    """Validate the site table (site.toml after overrides) into a Site."""
+
+    def text(key: str, *, required: bool = False, default: str = "") -> str:
+        value = table.get(key)
+        if value is None or value == "":
+            if required:
+                raise ConfigError(f"{source}: `{key}` is required: {_REQUIRED_HINTS[key]}")
+            return default
+        if isinstance(value, dt.date):
+            return value.isoformat()  # TOML reads tag_date = 2025-01-01 as a date
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: `{key}` must be a string, not {value!r}")
+        return value.strip()
+
+    title = text("title", required=True)
+    base_url = _base_url(text("base_url", required=True), source)
+    language = text("language", default="en")
+    if not LANGUAGE_PATTERN.fullmatch(language):
+        raise ConfigError(f"{source}: `language` {language!r} is not a language tag like 'en'")
+    zone_name = text("timezone", default="Europe/Berlin")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{source}: `timezone` {zone_name!r} is not an IANA zone like 'Europe/Berlin'"
+        ) from None
+    tag_authority = text("tag_authority", required=True)
+    if not TAG_AUTHORITY_PATTERN.fullmatch(tag_authority):
+        raise ConfigError(
+            f"{source}: `tag_authority` {tag_authority!r} must be a domain name or an email "
+            "address (RFC 4151), like 'news.example.com'"
+        )
+    tag_date = text("tag_date", required=True)
+    if not TAG_DATE_PATTERN.fullmatch(tag_date) or not _valid_tag_date(tag_date):
+        raise ConfigError(
+            f"{source}: `tag_date` {tag_date!r} must be a date YYYY, YYYY-MM or YYYY-MM-DD"
+        )
+    items = _int(table.get("items_per_feed", DEFAULT_ITEMS_PER_FEED), "items_per_feed", minimum=1)
+    if items > MAX_ITEMS_PER_FEED:
+        raise ConfigError(f"{source}: `items_per_feed` may be at most {MAX_ITEMS_PER_FEED}")
+    return Site(
+        title=title,
+        description=text("description", default=title),
+        base_url=base_url,
+        language=language,
+        timezone=zone,
+        tag_authority=tag_authority,
+        tag_date=tag_date,
+        items_per_feed=items,
+        categories=_categories(table.get("categories", {}), title, source),
+    )
+
+
+_REQUIRED_HINTS = {
+    "title": 'add title = "Your Site" to site.toml',
+    "base_url": 'add base_url = "https://news.example.com" to site.toml or set FEEDSVC_BASE_URL',
+    "tag_authority": (
+        'add tag_authority = "news.example.com" to site.toml; it is part of every GUID and '
+        "must never change, even when the site moves"
+    ),
+    "tag_date": (
+        'add tag_date = "2025-01-01" to site.toml (a date on which you held the domain); '
+        "it is part of every GUID and must never change"
+    ),
+}
+
+
+def _base_url(value: str, source: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{source}: `base_url` {value!r} must be an absolute http(s) URL")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{source}: `base_url` {value!r} must not have a query or fragment")
+    return value.rstrip("/")
+
+
+def _valid_tag_date(value: str) -> bool:
+    year, month, day = (*map(int, value.split("-")), 1, 1)[:3]
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _categories(value: object, site_title: str, source: str) -> tuple[Category, ...]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{source}: `categories` must be tables like [categories.technology]")
+    categories = []
+    for slug, table in value.items():
+        if not SLUG_PATTERN.fullmatch(slug) or slug == ALL_SCOPE:
+            raise ConfigError(
+                f"{source}: category slug {slug!r} must match [a-z0-9-]+ and not be "
+                f"{ALL_SCOPE!r} (the full-site feed)"
+            )
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: [categories.{slug}] must be a table")
+        title = table.get("title") or slug.replace("-", " ").capitalize()
+        description = table.get("description") or f"{title} at {site_title}"
+        if not isinstance(title, str) or not isinstance(description, str):
+            raise ConfigError(f"{source}: [categories.{slug}] title and description are strings")
+        categories.append(Category(slug=slug, title=title.strip(), description=description.strip()))
+    return tuple(sorted(categories, key=lambda c: c.slug))
+
+
+def _int(value: object, key: str, *, minimum: int) -> int:
+    number = None
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            number = int(value)
+        except ValueError:
+            pass
+    if number is None or number < minimum:
+        raise ConfigError(f"`{key}` must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
+def _float(value: object, key: str) -> float:
+    try:
+        number = float(value) if isinstance(value, int | float | str) else -1.0
+    except ValueError:
+        number = -1.0
+    if not number >= 0:  # also rejects NaN
+        raise ConfigError(f"`{key}` must be a number of seconds of at least 0, not {value!r}")
+    return number

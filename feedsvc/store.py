@@ -1,0 +1,386 @@
+"""The edge that reads the article store: files -> validated Article records and Problems.
+
+``parse_article`` is pure (text in, record out). ``StoreReader`` walks the folder, re-reads only
+files whose stamp changed, and keeps an article's last good version while its file is broken.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import unicodedata
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import yaml
+from dateutil import parser as dateparser
+
+from .errors import ArticleError
+from .model import ID_PATTERN, LANGUAGE_PATTERN, SLUG_PATTERN, Article, Image, Problem, Site
+from .sanitize import excerpt_html, markdown_to_safe_html, xml_safe
+
+log = logging.getLogger(__name__)
+
+# Larger files are rejected unread: no article needs a megabyte, and a runaway export must not
+# exhaust memory.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_ID_LENGTH = 200
+MAX_TITLE_LENGTH = 1000
+MAX_GUID_LENGTH = 2000
+
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class FrontMatterLoader(_SafeBase):  # type: ignore[valid-type,misc]
+    """Safe loading (no object-constructing tags), and no implicit typing: every plain scalar
+    is a string, so ``language: no`` stays "no" and dates are parsed by us, in the site zone.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+# Any absolute IRI (RFC 3987): a scheme, a colon and no white space.
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
+# dateutil fills in missing parts from this, never from today (a bare date is midnight).
+_DATE_DEFAULT = datetime(2000, 1, 1)  # noqa: DTZ001 - naive on purpose; the zone is added after
+
+
+def split_front_matter(text: str) -> tuple[str, str]:
+    """The YAML between the opening and closing ``---`` lines, and the body after them."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise ValueError("does not start with a '---' line (YAML front matter)")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :])
+    raise ValueError("the front matter has no closing '---' line")
+
+
+def parse_article(text: str, *, path: str, site: Site) -> Article:
+    """Validate one article file's text into a record, rendered and sanitized.
+
+    Raises ArticleError naming the field and the reason.
+    """
+    try:
+        header, body = split_front_matter(text)
+    except ValueError as e:
+        raise ArticleError(path, str(e)) from None
+    try:
+        data = yaml.load(header, Loader=FrontMatterLoader)
+    except yaml.YAMLError as e:
+        raise ArticleError(path, f"invalid YAML front matter: {_one_line(e)}") from None
+    if not isinstance(data, Mapping):
+        raise ArticleError(path, "the front matter is not a mapping of keys to values")
+    fields = _Fields(data, path)
+
+    article_id = fields.text("id", required=True)
+    if len(article_id) > MAX_ID_LENGTH or not ID_PATTERN.fullmatch(article_id):
+        raise ArticleError(path, f"{article_id!r} must match [A-Za-z0-9._:-]+", "id")
+    title = " ".join(xml_safe(fields.text("title", required=True)).split())
+    if not title:
+        raise ArticleError(path, "is empty", "title")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise ArticleError(path, f"is longer than {MAX_TITLE_LENGTH} characters", "title")
+    published = fields.datetime("published", site, required=True)
+    assert published is not None
+    updated = fields.datetime("updated", site) or published
+    if updated < published:
+        raise ArticleError(path, "is earlier than published", "updated")
+    category = fields.text("category", required=True)
+    if not SLUG_PATTERN.fullmatch(category):
+        raise ArticleError(path, f"{category!r} must match [a-z0-9-]+", "category")
+    if site.category(category) is None:
+        raise ArticleError(
+            path, f"unknown category {category!r}: declare [categories.{category}] in site.toml",
+            "category",
+        )  # fmt: skip
+    language = fields.text("language") or site.language
+    if not LANGUAGE_PATTERN.fullmatch(language):
+        raise ArticleError(path, f"{language!r} is not a language tag like 'en'", "language")
+    slug = fields.text("slug") or slugify(Path(path).stem)
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise ArticleError(path, f"{slug!r} must match [a-z0-9-]+", "slug")
+    guid = fields.text("guid")
+    if guid and (len(guid) > MAX_GUID_LENGTH or not _IRI.fullmatch(guid) or xml_safe(guid) != guid):
+        raise ArticleError(path, f"{guid!r} is not an absolute IRI", "guid")
+
+    link = f"{site.base_url}/{published:%Y}/{published:%m}/{slug}/"
+    content_html = markdown_to_safe_html(body, link)
+    summary_text = fields.text("summary")
+    summary_html = markdown_to_safe_html(summary_text, link) if summary_text else ""
+    if not summary_html:
+        summary_html = excerpt_html(content_html, link)
+    authors = fields.text_list("authors", split=False) or fields.text_list("author", split=False)
+    return Article(
+        id=article_id,
+        guid=guid or site.tag_uri(article_id),
+        path=path,
+        title=title,
+        published=published,
+        updated=updated,
+        category=category,
+        tags=tuple(dict.fromkeys(fields.text_list("tags"))),
+        authors=authors,
+        language=language,
+        slug=slug,
+        link=link,
+        summary_html=summary_html,
+        content_html=content_html,
+        image=fields.image("image", link),
+        sources=fields.text_list("sources"),
+        draft=fields.boolean("draft"),
+    )
+
+
+def slugify(name: str) -> str:
+    """A file name or title as a slug: ASCII lowercase letters, digits and hyphens."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+class _Fields:
+    """Typed access to front-matter values; YAML's own typing is not trusted."""
+
+    def __init__(self, data: Mapping[object, object], path: str) -> None:
+        self.data = data
+        self.path = path
+
+    def fail(self, key: str, reason: str) -> ArticleError:
+        return ArticleError(self.path, reason, key)
+
+    def text(self, key: str, *, required: bool = False) -> str:
+        value = self.data.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # an explicit !!int tag
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise self.fail(key, "is required")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be text, not {type(value).__name__}")
+        return value.strip()
+
+    def text_list(self, key: str, *, split: bool = True) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            items: list[object] = list(value.split(",")) if split else [value]
+        elif isinstance(value, list):
+            items = value
+        else:
+            raise self.fail(key, "must be a list of text")
+        out = []
+        for item in items:
+            if not isinstance(item, str):
+                raise self.fail(key, f"must be a list of text, not hold {type(item).__name__}")
+            cleaned = " ".join(xml_safe(item).split())
+            if cleaned:
+                out.append(cleaned)
+        return tuple(out)
+
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if value is not None else ""
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise self.fail(key, f"{value!r} is not true or false")
+
+    def datetime(self, key: str, site: Site, *, required: bool = False) -> datetime | None:
+        value = self.data.get(key)
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, date):
+            parsed = datetime.combine(value, time())
+        else:
+            text = self.text(key, required=required)
+            if not text:
+                return None
+            try:
+                parsed = dateparser.parse(text, default=_DATE_DEFAULT)
+            except (ValueError, OverflowError):
+                raise self.fail(key, f"{text!r} is not a date and time") from None
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=site.timezone)
+        return parsed.astimezone(site.timezone)
+
+    def image(self, key: str, base_url: str) -> Image | None:
+        value = self.data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            value = {"url": value}
+        if not isinstance(value, Mapping):
+            raise self.fail(key, "must be a URL or a mapping with url, alt, type and length")
+        image = _Fields(value, self.path)
+        raw_url = image.text("url")
+        if not raw_url:
+            raise self.fail(key, "has no url")
+        url = urljoin(base_url, raw_url)
+        if urlsplit(url).scheme not in ("http", "https") or xml_safe(url) != url or " " in url:
+            raise self.fail(key, f"url {raw_url!r} is not an http(s) URL")
+        mime_type = image.text("type").lower() or None
+        if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):
+            raise self.fail(key, f"type {mime_type!r} is not a media type like image/jpeg")
+        length_text = image.text("length")
+        if length_text and not length_text.isdigit():
+            raise self.fail(key, f"length {length_text!r} is not a number of bytes")
+        return Image(
+            url=url,
+            alt=" ".join(xml_safe(image.text("alt")).split()),
+            type=mime_type,
+            length=int(length_text) if length_text else None,
+        )
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSnapshot:
+    """Every valid article (drafts and future ones too) and every rejected file."""
+
+    articles: tuple[Article, ...]  # sorted by id
+    problems: tuple[Problem, ...]  # sorted by path
+    version: int  # grows by one whenever either changes
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    stamp: tuple[int, ...]
+    article: Article | None  # the current version, if the file is valid
+    problem: Problem | None  # why the current version is not
+    last_good: Article | None  # served while the file is broken (e.g. half-written)
+
+
+class StoreReader:
+    """Reads a store folder, re-reading only the files whose stamp changed since last time."""
+
+    def __init__(self, root: Path, site: Site) -> None:
+        self.root = root
+        self.site = site
+        self._entries: dict[str, _Entry] = {}
+        self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
+
+    def scan(self) -> StoreSnapshot:
+        """Look at the store once more; the same snapshot object if nothing changed."""
+        if not self.root.is_dir():
+            # An unmounted volume must not empty the feeds: keep serving what we had.
+            log.error("article store %s is not readable; serving the last good state", self.root)
+            return self._snapshot
+        changed = False
+        seen: set[str] = set()
+        for relpath, full in _article_files(self.root):
+            seen.add(relpath)
+            entry = self._entries.get(relpath)
+            try:
+                st = os.stat(full)
+            except OSError as e:
+                stamp: tuple[int, ...] = (-1,)
+                if entry is None or entry.stamp != stamp:
+                    self._entries[relpath] = self._failed(relpath, entry, f"cannot stat: {e}")
+                    self._entries[relpath] = replace(self._entries[relpath], stamp=stamp)
+                    changed = True
+                continue
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+            if entry is not None and entry.stamp == stamp:
+                continue
+            changed = True
+            self._entries[relpath] = self._read(relpath, full, st, entry, stamp)
+        for gone in self._entries.keys() - seen:
+            del self._entries[gone]
+            changed = True
+        if changed or self._snapshot.version == 0:
+            self._snapshot = self._build(self._snapshot.version + 1)
+        return self._snapshot
+
+    def _read(
+        self,
+        relpath: str,
+        full: str,
+        st: os.stat_result,
+        previous: _Entry | None,
+        stamp: tuple[int, ...],
+    ) -> _Entry:
+        if not stat.S_ISREG(st.st_mode):
+            entry = self._failed(relpath, previous, "not a regular file")
+        elif st.st_size > MAX_FILE_BYTES:
+            entry = self._failed(relpath, previous, f"larger than {MAX_FILE_BYTES} bytes")
+        else:
+            try:
+                with open(full, "rb") as f:
+                    raw = f.read(MAX_FILE_BYTES + 1)
+                text = raw.decode("utf-8-sig")
+                article = parse_article(text, path=relpath, site=self.site)
+                entry = _Entry(stamp, article, None, article)
+            except UnicodeDecodeError as e:
+                entry = self._failed(relpath, previous, f"not UTF-8 text (byte {e.start})")
+            except OSError as e:
+                entry = self._failed(relpath, previous, f"cannot be read: {e.strerror}")
+            except ArticleError as e:
+                entry = self._failed(relpath, previous, str(e)[len(relpath) + 2 :])
+        if entry.problem is not None:
+            log.warning("rejected %s", entry.problem)
+        return replace(entry, stamp=stamp)
+
+    @staticmethod
+    def _failed(relpath: str, previous: _Entry | None, reason: str) -> _Entry:
+        last_good = previous.last_good if previous is not None else None
+        if last_good is not None:
+            reason += " (its last good version is still served)"
+        return _Entry((), None, Problem(relpath, reason), last_good)
+
+    def _build(self, version: int) -> StoreSnapshot:
+        problems = [e.problem for e in self._entries.values() if e.problem is not None]
+        candidates = [
+            (path, e.article or e.last_good)
+            for path, e in sorted(self._entries.items())
+            if (e.article or e.last_good) is not None
+        ]
+        # Two files claiming one id or GUID are both rejected, each naming the other, so that
+        # every instance decides alike whatever order it reads the files in.
+        claims: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for path, article in candidates:
+            assert article is not None
+            claims[("id", article.id)].append(path)
+            claims[("GUID", article.guid)].append(path)
+        rejected: dict[str, list[str]] = defaultdict(list)
+        for (what, value), paths in sorted(claims.items()):
+            if len(paths) > 1:
+                for path in paths:
+                    others = ", ".join(p for p in paths if p != path)
+                    rejected[path].append(f"{what} {value!r} is also used by {others}")
+        problems.extend(Problem(path, "; ".join(reasons)) for path, reasons in rejected.items())
+        articles = [a for path, a in candidates if a is not None and path not in rejected]
+        return StoreSnapshot(
+            articles=tuple(sorted(articles, key=lambda a: a.id)),
+            problems=tuple(sorted(problems, key=lambda p: (p.path, p.reason))),
+            version=version,
+        )
+
+
+def _article_files(root: Path) -> list[tuple[str, str]]:
+    """(relative posix path, full path) of every ``*.md`` below root, hidden ones skipped."""
+    found = []
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".md") and not name.startswith("."):
+                full = os.path.join(folder, name)
+                found.append((Path(os.path.relpath(full, root)).as_posix(), full))
+    return found
