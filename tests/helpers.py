@@ -1,0 +1,150 @@
+"""Small builders for stores, apps and readers of what we serve."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+from flask import Flask
+from lxml import etree
+
+from feedsvc import create_app
+
+SITE_TOML = """\
+title = "Test Wire"
+description = "Test news"
+base_url = "https://news.example.com"
+language = "en"
+timezone = "Europe/Berlin"
+tag_authority = "news.example.com"
+tag_date = "2025-01-01"
+items_per_feed = {items_per_feed}
+
+[categories.technology]
+title = "Technology"
+description = "Chips and code"
+
+[categories.energy]
+title = "Energy"
+description = "Power and fuel"
+
+[categories.culture]
+title = "Culture"
+description = "Music and film"
+"""
+
+# Later than every test article, so all of them are published unless a test says otherwise.
+DEFAULT_NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def front_matter(fields: Mapping[str, object]) -> str:
+    lines = ["---"]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        lines.append(f"{key}: {value}")
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Store:
+    """An article store in a temporary folder."""
+
+    root: Path
+    items_per_feed: int = 50
+    counter: int = 0
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.write_site()
+
+    def write_site(self, text: str | None = None) -> None:
+        site = text if text is not None else SITE_TOML.format(items_per_feed=self.items_per_feed)
+        (self.root / "site.toml").write_text(site, encoding="utf-8")
+
+    def add(
+        self,
+        name: str | None = None,
+        *,
+        body: str = "Body text of the article.",
+        **fields: object,
+    ) -> Path:
+        """Write an article; fields override sensible defaults (None leaves a field out)."""
+        self.counter += 1
+        defaults: dict[str, object] = {
+            "id": f"article-{self.counter}",
+            "title": f'"Article {self.counter}"',
+            "published": f"2025-03-{self.counter % 28 + 1:02d} 09:30",
+            "category": "technology",
+        }
+        defaults.update(fields)
+        path = self.root / (name or f"article-{self.counter}.md")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.write(path, front_matter(defaults) + body)
+        return path
+
+    def write(self, path: Path, text: str | bytes) -> None:
+        """Write and make sure the stamp changes even within the file system's time resolution."""
+        old = path.stat().st_mtime_ns if path.exists() else None
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        if old is not None:
+            bumped = max(path.stat().st_mtime_ns, old + 1_000_000_000)
+            os.utime(path, ns=(bumped, bumped))
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default=DEFAULT_NOW)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_app(
+    store: Store,
+    state_dir: Path,
+    clock: Clock | None = None,
+    **config: Any,
+) -> Flask:
+    settings: dict[str, object] = {
+        "ARTICLES_DIR": str(store.root),
+        "STATE_DIR": str(state_dir),
+        "RESCAN_INTERVAL": 0,
+        "TESTING": True,
+    }
+    settings.update(config)
+    return create_app(settings, clock=clock or Clock())
+
+
+def parse_xml(body: bytes) -> etree._Element:
+    """Strict XML parsing: no recover mode, no network, no entities."""
+    parser = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
+    return etree.fromstring(body, parser)
+
+
+def read_feed(body: bytes) -> Any:
+    """What a real feed client reads; bozo must be 0 (a well-formed, valid-looking feed)."""
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return parsed
+
+
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}

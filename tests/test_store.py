@@ -1,0 +1,286 @@
+"""The loader: what is accepted, what is rejected and why, and how changes are picked up."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feedsvc.errors import ArticleError
+from feedsvc.model import Site
+from feedsvc.settings import load_settings
+from feedsvc.store import MAX_FILE_BYTES, StoreReader, parse_article
+
+from .helpers import Store, front_matter
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def site(store: Store) -> Site:
+    return load_settings({"ARTICLES_DIR": str(store.root)}).site
+
+
+def article_text(body: str = "Body.", /, **fields: object) -> str:
+    base: dict[str, object] = {
+        "id": "a1",
+        "title": "Title",
+        "published": "2025-03-10 09:30",
+        "category": "technology",
+    }
+    base.update(fields)
+    return front_matter(base) + body
+
+
+def parse(site: Site, text: str, path: str = "2025/a1.md"):  # type: ignore[no-untyped-def]
+    return parse_article(text, path=path, site=site)
+
+
+def test_a_full_article_is_read_with_every_field(site: Site) -> None:
+    text = article_text(
+        "Hello *world*.",
+        id="7d9c1b2e-2a55-4c4e-9d1f-0c9f6a2b1e11",
+        title='"Chip research: a two-to-one lead"',
+        updated="2025-03-11 08:00",
+        tags="[semiconductors, research]",
+        author="Jane Doe",
+        language="de",
+        slug="chip-research-lead",
+        summary='"Short *Markdown*"',
+        image='{url: "/media/chip.jpg", alt: "A chip", type: image/jpeg, length: 12345}',
+        sources="[Guancha, Wccftech]",
+        draft="false",
+    )
+    article = parse(site, text)
+    assert article.id == "7d9c1b2e-2a55-4c4e-9d1f-0c9f6a2b1e11"
+    assert article.guid == "tag:news.example.com,2025-01-01:7d9c1b2e-2a55-4c4e-9d1f-0c9f6a2b1e11"
+    assert article.title == "Chip research: a two-to-one lead"
+    assert article.published == datetime(2025, 3, 10, 9, 30, tzinfo=BERLIN)
+    assert article.updated == datetime(2025, 3, 11, 8, 0, tzinfo=BERLIN)
+    assert article.tags == ("semiconductors", "research")
+    assert article.authors == ("Jane Doe",)
+    assert article.language == "de"
+    assert article.link == "https://news.example.com/2025/03/chip-research-lead/"
+    assert article.summary_html == "<p>Short <em>Markdown</em></p>"
+    assert article.content_html == "<p>Hello <em>world</em>.</p>"
+    assert article.image is not None
+    assert article.image.url == "https://news.example.com/media/chip.jpg"
+    assert (article.image.type, article.image.length, article.image.alt) == (
+        "image/jpeg",
+        12345,
+        "A chip",
+    )
+    assert article.sources == ("Guancha", "Wccftech")
+    assert article.draft is False
+
+
+def test_yaml_typing_is_not_trusted(site: Site) -> None:
+    # YAML 1.1 reads `no` as False, 0123 as an octal number and a bare date as a date.
+    article = parse(site, article_text(id="0123", language="no", published="2025-03-10"))
+    assert article.id == "0123"
+    assert article.language == "no"
+    assert article.published == datetime(2025, 3, 10, 0, 0, tzinfo=BERLIN)
+
+
+def test_dates_with_a_zone_keep_their_instant(site: Site) -> None:
+    article = parse(site, article_text(published="2025-03-10T09:30:00-05:00"))
+    assert article.published == datetime(2025, 3, 10, 15, 30, tzinfo=BERLIN)
+    assert article.published.tzinfo == BERLIN
+
+
+def test_defaults_come_from_the_site_and_the_file_name(site: Site) -> None:
+    article = parse(site, article_text(), path="deep/folder/My Article.md")
+    assert article.slug == "my-article"
+    assert article.language == "en"
+    assert article.updated == article.published
+    assert article.authors == ()
+    assert article.draft is False
+
+
+def test_a_migrated_guid_is_used_verbatim(site: Site) -> None:
+    article = parse(site, article_text(guid='"https://old.example.com/?p=4211"'))
+    assert article.guid == "https://old.example.com/?p=4211"
+
+
+def test_summary_defaults_to_an_excerpt_of_the_body(site: Site) -> None:
+    body = " ".join(f"word{i}" for i in range(200))
+    article = parse(site, article_text(body))
+    assert article.summary_html.startswith("<p>word0 word1")
+    assert article.summary_html.endswith("word59\u2026</p>")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"id": None}, "id", "is required"),
+        ({"id": '"has space"'}, "id", "must match"),
+        ({"id": "a/b"}, "id", "must match"),
+        ({"title": None}, "title", "is required"),
+        ({"title": '"\\x01"'}, "title", "is empty"),
+        ({"published": None}, "published", "is required"),
+        ({"published": "next tuesday-ish"}, "published", "is not a date"),
+        ({"updated": "2025-03-01 00:00"}, "updated", "earlier than published"),
+        ({"category": None}, "category", "is required"),
+        ({"category": "Tech News"}, "category", "must match"),
+        ({"category": "sports"}, "category", "unknown category"),
+        ({"language": '"en us"'}, "language", "not a language tag"),
+        ({"slug": "Bad_Slug"}, "slug", "must match"),
+        ({"guid": '"not an iri"'}, "guid", "not an absolute IRI"),
+        ({"draft": "maybe"}, "draft", "not true or false"),
+        ({"tags": "{a: b}"}, "tags", "must be a list"),
+        ({"title": "[a, b]"}, "title", "must be text"),
+        ({"image": '{url: "javascript:alert(1)"}'}, "image", "not an http(s) URL"),
+        ({"image": '{url: "/x.jpg", length: lots}'}, "image", "not a number of bytes"),
+        ({"image": '{url: "/x.jpg", type: "not a type"}'}, "image", "not a media type"),
+    ],
+)
+def test_bad_fields_are_rejected_with_the_field_and_reason(
+    site: Site, fields: dict[str, object], field: str, reason: str
+) -> None:
+    with pytest.raises(ArticleError) as caught:
+        parse(site, article_text(**fields))
+    assert caught.value.field == field
+    assert reason in caught.value.reason
+    assert caught.value.path == "2025/a1.md"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("no front matter here", "does not start with a '---' line"),
+        ("---\nid: a\n", "no closing '---' line"),
+        ("---\nid: [unclosed\n---\n", "invalid YAML"),
+        ("---\n- a list\n---\n", "not a mapping"),
+        ("---\nid: !!python/object/apply:os.system ['echo pwned']\n---\n", "invalid YAML"),
+    ],
+)
+def test_malformed_files_are_rejected(site: Site, text: str, reason: str) -> None:
+    with pytest.raises(ArticleError, match=reason):
+        parse(site, text)
+
+
+def test_xml_invalid_characters_never_reach_a_record(site: Site) -> None:
+    article = parse(site, article_text("Body \x0b with \ufffe junk.", title='"A\\x00B\\u000bC"'))
+    assert article.title == "ABC"
+    assert "\x0b" not in article.content_html
+    assert "\ufffe" not in article.content_html
+
+
+# --- the reader over a folder ------------------------------------------------------------
+
+
+def scan(store: Store):  # type: ignore[no-untyped-def]
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    return StoreReader(settings.articles_dir, settings.site)
+
+
+def test_each_bad_file_is_reported_and_the_rest_still_load(store: Store) -> None:
+    store.add("good.md", id="good")
+    store.add("bad-yaml.md", id="[oops")
+    store.write(store.root / "latin1.md", article_text("Caf\xe9").encode("latin-1"))
+    store.write(store.root / "huge.md", article_text("x" * (MAX_FILE_BYTES + 10)))
+    store.write(store.root / "empty.md", "")
+    snapshot = scan(store).scan()
+    assert [a.id for a in snapshot.articles] == ["good"]
+    reasons = {p.path: p.reason for p in snapshot.problems}
+    assert set(reasons) == {"bad-yaml.md", "latin1.md", "huge.md", "empty.md"}
+    assert "invalid YAML" in reasons["bad-yaml.md"]
+    assert "not UTF-8" in reasons["latin1.md"]
+    assert "larger than" in reasons["huge.md"]
+    assert "'---'" in reasons["empty.md"]
+
+
+def test_a_byte_order_mark_is_accepted(store: Store) -> None:
+    store.write(store.root / "bom.md", "\ufeff" + article_text())
+    assert [a.id for a in scan(store).scan().articles] == ["a1"]
+
+
+def test_two_files_with_one_id_are_both_rejected_naming_each_other(store: Store) -> None:
+    store.add("one.md", id="same")
+    store.add("two.md", id="same")
+    store.add("other.md", id="other")
+    snapshot = scan(store).scan()
+    assert [a.id for a in snapshot.articles] == ["other"]
+    reasons = {p.path: p.reason for p in snapshot.problems}
+    assert "two.md" in reasons["one.md"]
+    assert "one.md" in reasons["two.md"]
+
+
+def test_two_files_with_one_guid_are_both_rejected(store: Store) -> None:
+    store.add("one.md", id="x1", guid='"https://old.example.com/?p=1"')
+    store.add("two.md", id="x2", guid='"https://old.example.com/?p=1"')
+    snapshot = scan(store).scan()
+    assert snapshot.articles == ()
+    assert {p.path for p in snapshot.problems} == {"one.md", "two.md"}
+
+
+def test_hidden_files_and_other_extensions_are_ignored(store: Store) -> None:
+    store.add(".draft.md")
+    store.add(".git/x.md")
+    store.add("notes.txt")
+    store.add("real.md", id="real")
+    assert [a.id for a in scan(store).scan().articles] == ["real"]
+
+
+def test_changes_are_picked_up_and_only_changed_files_are_read_again(store: Store) -> None:
+    first = store.add("a.md", id="a", title="First")
+    store.add("b.md", id="b")
+    reader = scan(store)
+    snapshot = reader.scan()
+    assert reader.scan() is snapshot  # nothing changed: the same snapshot
+    unchanged = next(a for a in snapshot.articles if a.id == "b")
+
+    store.write(first, article_text(id="a", title="Edited"))
+    store.add("c.md", id="c")
+    snapshot = reader.scan()
+    assert {a.id: a.title for a in snapshot.articles} == {
+        "a": "Edited",
+        "b": "Article 2",
+        "c": "Article 3",
+    }
+    # b was not parsed again: the very same record is kept.
+    assert next(a for a in snapshot.articles if a.id == "b") is unchanged
+
+    first.unlink()
+    assert [a.id for a in reader.scan().articles] == ["b", "c"]
+
+
+def test_a_half_written_file_keeps_its_last_good_version(store: Store) -> None:
+    path = store.add("a.md", id="a", title="Good")
+    reader = scan(store)
+    assert [a.title for a in reader.scan().articles] == ["Good"]
+
+    store.write(path, "---\nid: a\ntitle: Hal")  # the editor is still saving
+    snapshot = reader.scan()
+    assert [a.title for a in snapshot.articles] == ["Good"]
+    assert "last good version is still served" in snapshot.problems[0].reason
+
+    store.write(path, article_text(id="a", title="Better"))
+    snapshot = reader.scan()
+    assert [a.title for a in snapshot.articles] == ["Better"]
+    assert snapshot.problems == ()
+
+
+def test_a_vanished_store_keeps_the_last_state(store: Store, tmp_path: Path) -> None:
+    store.add("a.md", id="a")
+    reader = scan(store)
+    before = reader.scan()
+    moved = tmp_path / "unmounted"
+    os.rename(store.root, moved)
+    assert reader.scan() is before
+    os.rename(moved, store.root)
+    assert reader.scan().articles == before.articles
+
+
+def test_the_snapshot_does_not_depend_on_file_system_order(store: Store, tmp_path: Path) -> None:
+    def fill(target: Store, order: range) -> None:
+        for n in order:
+            target.add(f"z{n}/{9 - n}.md", id=f"id{n}", title=f"T{n}", published="2025-03-01")
+
+    fill(store, range(8))
+    other = Store(tmp_path / "copy")
+    fill(other, range(7, -1, -1))
+    assert scan(store).scan().articles == scan(other).scan().articles
