@@ -276,28 +276,31 @@ class StoreReader:
         self.site = site
         self._entries: dict[str, _Entry] = {}
         self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
+        self._unavailable = False
 
     def scan(self) -> StoreSnapshot:
         """Look at the store once more; the same snapshot object if nothing changed."""
         if not self.root.is_dir():
             # An unmounted volume must not empty the feeds: keep serving what we had.
-            log.error("article store %s is not readable; serving the last good state", self.root)
+            if not self._unavailable:
+                log.error(
+                    "article store %s is not readable; serving the last good state", self.root
+                )
+            self._unavailable = True
             return self._snapshot
+        if self._unavailable:
+            log.warning("article store %s is readable again", self.root)
+            self._unavailable = False
         changed = False
         seen: set[str] = set()
         for relpath, full in _article_files(self.root):
             seen.add(relpath)
             entry = self._entries.get(relpath)
             try:
-                st = os.stat(full)
-            except OSError as e:
-                stamp: tuple[int, ...] = (-1,)
-                if entry is None or entry.stamp != stamp:
-                    self._entries[relpath] = self._failed(relpath, entry, f"cannot stat: {e}")
-                    self._entries[relpath] = replace(self._entries[relpath], stamp=stamp)
-                    changed = True
-                continue
-            stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+                st: os.stat_result | None = os.stat(full)
+            except OSError:
+                st = None  # vanished between listing and stat, or a dangling link
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) if st else ()
             if entry is not None and entry.stamp == stamp:
                 continue
             changed = True
@@ -313,11 +316,13 @@ class StoreReader:
         self,
         relpath: str,
         full: str,
-        st: os.stat_result,
+        st: os.stat_result | None,
         previous: _Entry | None,
         stamp: tuple[int, ...],
     ) -> _Entry:
-        if not stat.S_ISREG(st.st_mode):
+        if st is None:
+            entry = self._failed(relpath, previous, "cannot be read (a dangling link?)")
+        elif not stat.S_ISREG(st.st_mode):
             entry = self._failed(relpath, previous, "not a regular file")
         elif st.st_size > MAX_FILE_BYTES:
             entry = self._failed(relpath, previous, f"larger than {MAX_FILE_BYTES} bytes")

@@ -284,3 +284,16 @@ def test_the_snapshot_does_not_depend_on_file_system_order(store: Store, tmp_pat
     other = Store(tmp_path / "copy")
     fill(other, range(7, -1, -1))
     assert scan(store).scan().articles == scan(other).scan().articles
+
+
+def test_fifos_and_dangling_links_are_reported_without_blocking(store: Store) -> None:
+    store.add("good.md", id="good")
+    os.mkfifo(store.root / "pipe.md")  # opening it would block the scanner forever
+    os.symlink(store.root / "missing.md", store.root / "dangling.md")
+    snapshot = scan(store).scan()
+    assert [a.id for a in snapshot.articles] == ["good"]
+    reasons = {p.path: p.reason for p in snapshot.problems}
+    assert reasons == {
+        "pipe.md": "not a regular file",
+        "dangling.md": "cannot be read (a dangling link?)",
+    }
