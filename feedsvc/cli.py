@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -50,6 +51,8 @@ def _settings(store: str | None) -> Settings:
 
 
 def _check(settings: Settings) -> int:
+    # The reader logs each rejection for the service's log; here they are printed instead.
+    logging.getLogger("feedsvc.store").setLevel(logging.ERROR)
     snapshot = StoreReader(settings.articles_dir, settings.site).scan()
     for problem in snapshot.problems:
         print(problem)

@@ -26,6 +26,7 @@ ALLOWED_TAGS = frozenset(
     }
 )  # fmt: skip
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "*": frozenset({"lang", "title"}),  # explicit: nh3 would otherwise add its own defaults
     "a": frozenset({"href", "title", "hreflang"}),
     "abbr": frozenset({"title"}),
     "blockquote": frozenset({"cite"}),

@@ -56,7 +56,7 @@ class Settings:
     site: Site
     max_age: int  # seconds, for Cache-Control
     rescan_interval: float  # seconds between looks at the store
-    state_dir: Path | None  # where Last-Modified history is kept; None keeps it in memory
+    state_dir: Path | None  # where Last-Modified history is kept; None: the app's instance folder
 
 
 def env_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:

@@ -106,7 +106,7 @@ def index() -> BaseResponse:
 
 _MESSAGES = {
     404: "There is no feed at this address. The list of feeds is on the home page.",
-    405: "This address only answers GET and HEAD.",
+    405: "This address does not answer that method; the Allow header lists those it does.",
 }
 
 
@@ -124,6 +124,10 @@ def _plain_error(error: HTTPException) -> BaseResponse:
 
 def register(app: Flask, svc: FeedService) -> None:
     app.extensions[EXTENSION_KEY] = svc
+    # Werkzeug's own slash-fixing redirects would build Location from the Host header:
+    # "/feed" matches "/feed/" directly, and "//feeds/x" is simply not found.
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _plain_error)
 

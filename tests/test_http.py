@@ -359,3 +359,16 @@ def test_last_modified_moves_forward_on_every_change_and_only_then(
     assert last_modified(restarted) == third
     etag = client.get("/feeds/all.rss").headers["ETag"]
     assert restarted.get("/feeds/all.rss").headers["ETag"] == etag
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [("/feed", "/feeds/all.rss"), ("/category/energy/feed", "/feeds/energy.rss")],
+)
+def test_paths_without_the_trailing_slash_redirect_to_base_url_too(
+    client: FlaskClient, path: str, target: str
+) -> None:
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"https://news.example.com{target}"
+    assert client.get("//feeds/all.rss", headers={"Host": "evil.example"}).status_code == 404

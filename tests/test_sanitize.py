@@ -140,3 +140,10 @@ def test_excerpt_counts_words_of_non_latin_scripts_and_drops_images() -> None:
 
 def test_excerpt_of_an_empty_body_is_empty() -> None:
     assert excerpt_html("", BASE) == ""
+
+
+def test_only_allowlisted_attributes_survive() -> None:
+    cleaned = sanitize_html(
+        '<p lang="de" title="t" dir="rtl" class="c" id="i" data-x="1">x</p>', BASE
+    )
+    assert cleaned == '<p lang="de" title="t">x</p>'
