@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -46,9 +46,20 @@ class Site:
                 return category
         return None
 
+    @property
+    def tag_epoch(self) -> datetime:
+        """Midnight UTC of tag_date: the fixed date of a feed with no items (never now)."""
+        return datetime.combine(tag_date_start(self.tag_date), datetime.min.time(), UTC)
+
     def tag_uri(self, specific: str) -> str:
         """An RFC 4151 tag URI in this site's fixed namespace."""
         return f"tag:{self.tag_authority},{self.tag_date}:{specific}"
+
+
+def tag_date_start(value: str) -> date:
+    """The first day of an RFC 4151 date (YYYY, YYYY-MM or YYYY-MM-DD); ValueError if none."""
+    year, month, day = (*map(int, value.split("-")), 1, 1)[:3]
+    return date(year, month, day)
 
 
 @dataclass(frozen=True, slots=True)

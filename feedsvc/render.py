@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -50,11 +50,7 @@ def feed_title(site: Site, scope: str) -> str:
 
 def feed_updated(site: Site, articles: Iterable[Article]) -> datetime:
     """The newest item's updated time; for an empty feed, the fixed tag date (never now)."""
-    newest = max((a.updated for a in articles), default=None)
-    if newest is not None:
-        return newest
-    year, month, day = (*map(int, site.tag_date.split("-")), 1, 1)[:3]
-    return datetime(year, month, day, tzinfo=UTC)
+    return max((a.updated for a in articles), default=site.tag_epoch)
 
 
 def render_feed(site: Site, key: FeedKey, articles: Sequence[Article]) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from .store import StoreReader, StoreSnapshot
 from .timeline import Timeline, select, visible
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,13 @@ class FeedService:
         self._snapshot = self._reader.scan()
         self._last_scan = time.monotonic()
         self._view = self._make_view(self._snapshot, clock())
+        log.info(
+            "%s: %d articles, %d published, %d files rejected",
+            settings.articles_dir,
+            len(self._snapshot.articles),
+            len(self._view.timeline.articles),
+            len({p.path for p in self._snapshot.problems}),
+        )
 
     @property
     def problems(self) -> tuple[Problem, ...]:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Config
 
 from .errors import ConfigError
-from .model import ALL_SCOPE, LANGUAGE_PATTERN, SLUG_PATTERN, Category, Site
+from .model import ALL_SCOPE, LANGUAGE_PATTERN, SLUG_PATTERN, Category, Site, tag_date_start
 
 ENV_PREFIX = "FEEDSVC"
 SITE_FILE = "site.toml"
@@ -189,9 +189,8 @@ def _base_url(value: str, source: str) -> str:
 
 
 def _valid_tag_date(value: str) -> bool:
-    year, month, day = (*map(int, value.split("-")), 1, 1)[:3]
     try:
-        dt.date(year, month, day)
+        tag_date_start(value)
     except ValueError:
         return False
     return True
