@@ -14,4 +14,6 @@ logging.basicConfig(
 try:
     app = create_app()
 except ConfigError as error:
-    sys.exit(f"feedsvc cannot start: {error}")
+    print(f"feedsvc cannot start: {error}", file=sys.stderr)
+    # 3 is gunicorn's "worker failed to boot": it stops instead of booting workers forever.
+    sys.exit(3)
