@@ -19,6 +19,7 @@ from flask import Config
 
 from .errors import ConfigError
 from .model import ALL_SCOPE, LANGUAGE_PATTERN, SLUG_PATTERN, Category, Site, tag_date_start
+from .sanitize import xml_safe
 
 ENV_PREFIX = "FEEDSVC"
 SITE_FILE = "site.toml"
@@ -124,7 +125,7 @@ def build_site(table: Mapping[str, object], *, source: str = SITE_FILE) -> Site:
             return value.isoformat()  # TOML reads tag_date = 2025-01-01 as a date
         if not isinstance(value, str):
             raise ConfigError(f"{source}: `{key}` must be a string, not {value!r}")
-        return value.strip()
+        return _feed_text(value, f"`{key}`", source)
 
     title = text("title", required=True)
     base_url = _base_url(text("base_url", required=True), source)
@@ -181,6 +182,8 @@ _REQUIRED_HINTS = {
 
 def _base_url(value: str, source: str) -> str:
     parts = urlsplit(value)
+    if any(c.isspace() for c in value):
+        raise ConfigError(f"{source}: `base_url` {value!r} must not contain white space")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{source}: `base_url` {value!r} must be an absolute http(s) URL")
     if parts.query or parts.fragment:
@@ -212,8 +215,22 @@ def _categories(value: object, site_title: str, source: str) -> tuple[Category, 
         description = table.get("description") or f"{title} at {site_title}"
         if not isinstance(title, str) or not isinstance(description, str):
             raise ConfigError(f"{source}: [categories.{slug}] title and description are strings")
-        categories.append(Category(slug=slug, title=title.strip(), description=description.strip()))
+        where = f"[categories.{slug}]"
+        categories.append(
+            Category(
+                slug=slug,
+                title=_feed_text(title, f"{where} title", source),
+                description=_feed_text(description, f"{where} description", source),
+            )
+        )
     return tuple(sorted(categories, key=lambda c: c.slug))
+
+
+def _feed_text(value: str, what: str, source: str) -> str:
+    # Site texts go into every feed: one forbidden character would make all of them ill-formed.
+    if xml_safe(value) != value:
+        raise ConfigError(f"{source}: {what} holds control characters that XML cannot carry")
+    return value.strip()
 
 
 def _int(value: object, key: str, *, minimum: int) -> int:

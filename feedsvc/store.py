@@ -357,13 +357,15 @@ class StoreReader:
             for path, e in sorted(self._entries.items())
             if (e.article or e.last_good) is not None
         ]
-        # Two files claiming one id or GUID are both rejected, each naming the other, so that
-        # every instance decides alike whatever order it reads the files in.
+        # Two files claiming one id, GUID or link are both rejected, each naming the other, so
+        # that every instance decides alike whatever order it reads the files in. (One link
+        # for two articles happens when two files share a name and a month.)
         claims: dict[tuple[str, str], list[str]] = defaultdict(list)
         for path, article in candidates:
             assert article is not None
             claims[("id", article.id)].append(path)
             claims[("GUID", article.guid)].append(path)
+            claims[("link", article.link)].append(path)
         rejected: dict[str, list[str]] = defaultdict(list)
         for (what, value), paths in sorted(claims.items()):
             if len(paths) > 1:

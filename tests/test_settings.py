@@ -60,6 +60,9 @@ def test_environment_overrides_site_toml_and_config_overrides_both(
         ("items_per_feed = 5000", "at most"),
         ('[categories.all]\ntitle = "All"', "must match"),
         ('[categories."Big News"]\ntitle = "x"', "must match"),
+        ('title = "Bell \\u0007"', "control characters"),
+        ('[categories.news]\ntitle = "News \\u000b"', "control characters"),
+        ('base_url = "https://x.example/a b"', "white space"),
     ],
 )
 def test_bad_site_values_are_refused(store: Store, line: str, message: str) -> None:

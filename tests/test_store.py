@@ -217,6 +217,18 @@ def test_two_files_with_one_guid_are_both_rejected(store: Store) -> None:
     assert {p.path for p in snapshot.problems} == {"one.md", "two.md"}
 
 
+def test_two_articles_with_one_link_are_both_rejected(store: Store) -> None:
+    store.add("2025/news/update.md", id="u1", published="2025-03-02")
+    store.add("archive/update.md", id="u2", published="2025-03-20")
+    store.add("other/update.md", id="u3", published="2025-04-01")  # another month: no clash
+    snapshot = scan(store).scan()
+    assert [a.id for a in snapshot.articles] == ["u3"]
+    reasons = {p.path: p.reason for p in snapshot.problems}
+    assert reasons["2025/news/update.md"] == (
+        "link 'https://news.example.com/2025/03/update/' is also used by archive/update.md"
+    )
+
+
 def test_hidden_files_and_other_extensions_are_ignored(store: Store) -> None:
     store.add(".draft.md")
     store.add(".git/x.md")
