@@ -15,6 +15,8 @@ from lxml import etree
 
 from feedsvc import create_app
 
+from .conformance import atom_violations, rss_violations
+
 SITE_TOML = """\
 title = "Test Wire"
 description = "Test news"
@@ -134,6 +136,17 @@ def parse_xml(body: bytes) -> etree._Element:
     """Strict XML parsing: no recover mode, no network, no entities."""
     parser = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
     return etree.fromstring(body, parser)
+
+
+def check_feed(body: bytes) -> Any:
+    """Everything a feed we serve must pass: strict XML, our RFC 4287 / RSS 2.0 checks, and
+    feedparser with bozo 0. Returns what feedparser read."""
+    document = parse_xml(body)
+    violations = (
+        atom_violations(document) if document.tag.startswith("{") else rss_violations(document)
+    )
+    assert violations == []
+    return read_feed(body)
 
 
 def read_feed(body: bytes) -> Any:

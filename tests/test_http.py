@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .helpers import Clock, Store, make_app, parse_xml, read_feed
+from .helpers import Clock, Store, check_feed, make_app, parse_xml
 
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
@@ -33,7 +33,7 @@ def client(app: Flask) -> FlaskClient:
 def ids(client: FlaskClient, path: str = "/feeds/all.atom") -> list[str]:
     response = client.get(path)
     assert response.status_code == 200
-    return [e.id for e in read_feed(response.data).entries]
+    return [e.id for e in check_feed(response.data).entries]
 
 
 def tag(article_id: str) -> str:
@@ -62,7 +62,7 @@ def test_every_feed_is_served_valid_with_its_content_type(
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     parse_xml(response.data)
-    assert read_feed(response.data).entries
+    assert check_feed(response.data).entries
 
 
 def test_rss_guid_and_atom_id_are_the_same_string(client: FlaskClient) -> None:
@@ -222,7 +222,7 @@ def test_edits_additions_and_deletions_are_served_without_a_restart(
     store.write(
         store.root / "tech.md", (store.root / "tech.md").read_text().replace("Article 1", "Edited")
     )
-    assert read_feed(client.get("/feeds/all.atom").data).entries[1].title == "Edited"
+    assert check_feed(client.get("/feeds/all.atom").data).entries[1].title == "Edited"
     (store.root / "energy.md").unlink()
     assert ids(client) == [tag("n1"), tag("t1")]
     assert client.get("/feeds/energy.atom").status_code == 404

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import Store, read_feed
+from .helpers import Store, check_feed
 
 REPO = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -95,7 +95,7 @@ def test_gunicorn_serves_conditional_and_compressed_feeds(server: str) -> None:
     status, headers, body = fetch(f"{server}/feeds/all.atom")
     assert status == 200
     assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
-    assert [e.title for e in read_feed(body).entries] == ["First"]
+    assert [e.title for e in check_feed(body).entries] == ["First"]
     status, again, body304 = fetch(f"{server}/feeds/all.atom", {"If-None-Match": headers["ETag"]})
     assert (status, body304) == (304, b"")
     assert again["ETag"] == headers["ETag"]
@@ -113,7 +113,7 @@ def test_every_worker_serves_an_edit_within_seconds(server: str, store: Store) -
     while True:
         # Several requests in a row reach both workers.
         titles = [
-            [e.title for e in read_feed(fetch(f"{server}/feeds/all.rss")[2]).entries]
+            [e.title for e in check_feed(fetch(f"{server}/feeds/all.rss")[2]).entries]
             for _ in range(8)
         ]
         if all(t == ["Second", "First"] for t in titles):

@@ -16,7 +16,7 @@ from feedsvc.render import render_feed, render_index
 from feedsvc.settings import build_site
 from feedsvc.store import parse_article
 
-from .helpers import NS, front_matter, parse_xml, read_feed
+from .helpers import NS, check_feed, front_matter, parse_xml
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -102,7 +102,7 @@ def test_rss_channel_and_items(site: Site) -> None:
     }
     assert items[1].find("enclosure") is None
 
-    parsed = read_feed(body)
+    parsed = check_feed(body)
     assert parsed.version == "rss20"
     assert [e.id for e in parsed.entries] == [first.guid, second.guid]
     assert parsed.entries[0].published_parsed[:5] == (2025, 3, 2, 8, 30)
@@ -148,7 +148,7 @@ def test_atom_feed_and_entries(site: Site) -> None:
     assert entries[1].get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
     assert [a.text for a in entries[1].findall(f"{ATOM}author/{ATOM}name")] == ["A B", "C D"]
 
-    parsed = read_feed(body)
+    parsed = check_feed(body)
     assert parsed.version == "atom10"
     assert [e.id for e in parsed.entries] == [english.guid, german.guid]
     assert parsed.entries[1].title_detail.language == "de"
@@ -178,9 +178,9 @@ def test_feedgen_rss_channel_link_is_the_page_not_the_last_link_added(site: Site
 
 def test_feedgen_entries_keep_the_given_order(site: Site) -> None:
     articles = [make_article(site, n) for n in (5, 3, 9, 1)]
-    titles = [e.title for e in read_feed(rss(site, articles)).entries]
+    titles = [e.title for e in check_feed(rss(site, articles)).entries]
     assert titles == ["Title 5", "Title 3", "Title 9", "Title 1"]
-    titles = [e.title for e in read_feed(atom(site, articles)).entries]
+    titles = [e.title for e in check_feed(atom(site, articles)).entries]
     assert titles == ["Title 5", "Title 3", "Title 9", "Title 1"]
 
 
@@ -211,7 +211,7 @@ def test_hostile_text_gives_well_formed_feeds(site: Site) -> None:
     )
     for body in (rss(site, [article]), atom(site, [article])):
         parse_xml(body)
-        parsed = read_feed(body)
+        parsed = check_feed(body)
         assert parsed.entries[0].title == "Bad title ]]> <b>&amp;"
         assert b"alert" not in body
         assert b"<script" not in body

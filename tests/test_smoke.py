@@ -6,7 +6,7 @@ from pathlib import Path
 
 from feedsvc import create_app
 
-from .helpers import parse_xml, read_feed
+from .helpers import check_feed, parse_xml
 
 BUNDLED = Path(__file__).resolve().parent.parent / "articles"
 
@@ -23,7 +23,7 @@ def test_the_bundled_store_serves_valid_feeds(tmp_path: Path) -> None:
             response = client.get(f"/feeds/{scope}.{fmt}")
             assert response.status_code == 200
             parse_xml(response.data)
-            assert read_feed(response.data).entries
-    entries = read_feed(client.get("/feeds/all.atom").data).entries
+            assert check_feed(response.data).entries
+    entries = check_feed(client.get("/feeds/all.atom").data).entries
     assert len(entries) == 10
     assert any(e.title_detail.language == "de" for e in entries)

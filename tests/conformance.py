@@ -1,0 +1,158 @@
+"""Checks of our own, written from RFC 4287 (Atom) and the RSS 2.0 specification, for the rules
+a feed validator enforces and feedparser does not (it reads almost anything)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+A = f"{{{ATOM_NS}}}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# RFC 3339 date-time, as RFC 4287 section 3.3 requires (with a zone, "T" separator).
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+RSS_ZONE = re.compile(r" [+-]\d{4}$")
+
+
+def _absolute_iri(value: str | None) -> bool:
+    return bool(value) and bool(urlsplit(value or "").scheme) and " " not in (value or "")
+
+
+def _once(parent: etree._Element, name: str, where: str, problems: list[str]) -> None:
+    count = len(parent.findall(f"{A}{name}"))
+    if count != 1:
+        problems.append(f"{where}: atom:{name} occurs {count} times, must be once")
+
+
+def _common_atom(element: etree._Element, where: str, problems: list[str]) -> None:
+    _once(element, "id", where, problems)
+    _once(element, "title", where, problems)
+    _once(element, "updated", where, problems)
+    if not _absolute_iri(element.findtext(f"{A}id")):
+        problems.append(f"{where}: atom:id is not an absolute IRI")
+    for name in ("updated", "published"):
+        for date in element.findall(f"{A}{name}"):
+            if not RFC3339.fullmatch(date.text or ""):
+                problems.append(f"{where}: atom:{name} {date.text!r} is not RFC 3339")
+    alternates: Counter[tuple[str | None, str | None]] = Counter()
+    for link in element.findall(f"{A}link"):
+        if not _absolute_iri(link.get("href")):
+            problems.append(f"{where}: a link has no absolute href")
+        if link.get("rel", "alternate") == "alternate":
+            alternates[(link.get("type"), link.get("hreflang"))] += 1
+        if link.get("length") is not None and not (link.get("length") or "").isdigit():
+            problems.append(f"{where}: link length {link.get('length')!r} is not a number")
+    if any(n > 1 for n in alternates.values()):
+        problems.append(f"{where}: more than one alternate link with one type and hreflang")
+    for text_name in ("title", "summary", "content", "subtitle"):
+        for text in element.findall(f"{A}{text_name}"):
+            if text.get("type", "text") not in ("text", "html", "xhtml"):
+                problems.append(f"{where}: atom:{text_name} type {text.get('type')!r}")
+    for category in element.findall(f"{A}category"):
+        if not category.get("term"):
+            problems.append(f"{where}: atom:category without term")
+    lang = element.get(XML_LANG)
+    if lang is not None and not LANGUAGE_TAG.fullmatch(lang):
+        problems.append(f"{where}: xml:lang {lang!r} is not a language tag")
+    for person in element.findall(f"{A}author") + element.findall(f"{A}contributor"):
+        if len(person.findall(f"{A}name")) != 1:
+            problems.append(f"{where}: a person construct needs exactly one atom:name")
+
+
+def atom_violations(document: etree._Element) -> list[str]:
+    """RFC 4287 rules an Atom feed document breaks; empty when it conforms."""
+    problems: list[str] = []
+    if document.tag != f"{A}feed":
+        return [f"the root is {document.tag}, not atom:feed"]
+    _common_atom(document, "feed", problems)
+    if not any(link.get("rel") == "self" for link in document.findall(f"{A}link")):
+        problems.append("feed: no self link (RFC 4287 4.1.1 SHOULD)")
+    entries = document.findall(f"{A}entry")
+    ids = Counter(entry.findtext(f"{A}id") for entry in entries)
+    if any(n > 1 for n in ids.values()):
+        problems.append("feed: two entries share an atom:id")
+    feed_has_author = document.find(f"{A}author") is not None
+    for index, entry in enumerate(entries):
+        where = f"entry {index + 1}"
+        _common_atom(entry, where, problems)
+        if not feed_has_author and entry.find(f"{A}author") is None:
+            problems.append(f"{where}: no atom:author here or on the feed (4.1.1)")
+        content = entry.find(f"{A}content")
+        has_alternate = any(
+            link.get("rel", "alternate") == "alternate" for link in entry.findall(f"{A}link")
+        )
+        if content is None and not has_alternate:
+            problems.append(f"{where}: neither content nor an alternate link (4.1.1)")
+        if len(entry.findall(f"{A}summary")) > 1 or len(entry.findall(f"{A}content")) > 1:
+            problems.append(f"{where}: more than one summary or content")
+    return problems
+
+
+def rss_violations(document: etree._Element) -> list[str]:
+    """RSS 2.0 specification rules (and the RSS Advisory Board's profile) a feed breaks."""
+    if document.tag != "rss" or document.get("version") != "2.0":
+        return ['the root is not <rss version="2.0">']
+    channels = document.findall("channel")
+    if len(channels) != 1:
+        return [f"{len(channels)} channel elements"]
+    channel = channels[0]
+    problems: list[str] = []
+    for name in ("title", "link", "description"):
+        if len(channel.findall(name)) != 1:
+            problems.append(f"channel: <{name}> must occur once")
+    if not _absolute_iri(channel.findtext("link")):
+        problems.append("channel: <link> is not an absolute URL")
+    self_links = [link for link in channel.findall(f"{A}link") if link.get("rel") == "self"]
+    if len(self_links) != 1 or not _absolute_iri(self_links[0].get("href")):
+        problems.append("channel: needs one atom:link rel=self with an absolute href")
+    for name in ("pubDate", "lastBuildDate"):
+        value = channel.findtext(name)
+        if value is not None and not _rfc822(value):
+            problems.append(
+                f"channel: <{name}> {value!r} is not an RFC 822 date with a numeric zone"
+            )
+    guids: Counter[str | None] = Counter()
+    for index, item in enumerate(channel.findall("item")):
+        where = f"item {index + 1}"
+        if item.find("title") is None and item.find("description") is None:
+            problems.append(f"{where}: needs a title or a description")
+        for name in ("title", "link", "description", "guid", "pubDate", "enclosure"):
+            if len(item.findall(name)) > 1:
+                problems.append(f"{where}: <{name}> occurs more than once")
+        guid = item.find("guid")
+        if guid is not None:
+            guids[guid.text] += 1
+            permalink = guid.get("isPermaLink", "true")
+            if permalink not in ("true", "false"):
+                problems.append(f"{where}: isPermaLink {permalink!r}")
+            if permalink == "true" and not _absolute_iri(guid.text):
+                problems.append(f"{where}: a permalink guid that is not a URL")
+        pub_date = item.findtext("pubDate")
+        if pub_date is not None and not _rfc822(pub_date):
+            problems.append(
+                f"{where}: <pubDate> {pub_date!r} is not an RFC 822 date with a numeric zone"
+            )
+        enclosure = item.find("enclosure")
+        if enclosure is not None and not (
+            _absolute_iri(enclosure.get("url"))
+            and (enclosure.get("length") or "").isdigit()
+            and enclosure.get("type")
+        ):
+            problems.append(f"{where}: <enclosure> needs url, length and type")
+    if any(n > 1 for n in guids.values()):
+        problems.append("channel: two items share a guid")
+    return problems
+
+
+def _rfc822(value: str) -> bool:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    # A numeric zone, as the RSS Advisory Board recommends (no "GMT"/"EST" names).
+    return parsed.tzinfo is not None and bool(RSS_ZONE.search(value))
