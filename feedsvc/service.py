@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -91,6 +92,16 @@ class FeedService:
                     rendered = self._render(key, view.timeline)
                     view.feeds[key] = rendered
         return rendered
+
+    def max_age(self) -> int:
+        """Seconds a cache may keep what is served now: the configured max-age, cut short so
+        that no cache holds a feed past the moment a scheduled article falls due."""
+        configured = self.settings.max_age
+        due = self._view.timeline.next_due
+        if due is None:
+            return configured
+        remaining = math.ceil((due - self._clock()).total_seconds())
+        return max(0, min(configured, remaining))
 
     def scopes(self) -> frozenset[str]:
         return self._current_view().timeline.scopes

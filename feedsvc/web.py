@@ -48,7 +48,7 @@ def _feed_response(rendered: RenderedFeed) -> BaseResponse:
     response.last_modified = rendered.last_modified
     response.vary.add("Accept-Encoding")
     response.cache_control.public = True
-    response.cache_control.max_age = service().settings.max_age
+    response.cache_control.max_age = service().max_age()
     # Web-based feed readers fetch public feeds cross-origin.
     response.access_control_allow_origin = "*"
     # If-None-Match first, then If-Modified-Since; 304 with an empty body (RFC 9110 13.1).
@@ -100,7 +100,7 @@ def index() -> BaseResponse:
     response = Response(page.body, content_type="text/html; charset=utf-8")
     response.set_etag(page.etag)
     response.cache_control.public = True
-    response.cache_control.max_age = service().settings.max_age
+    response.cache_control.max_age = service().max_age()
     return response.make_conditional(request)
 
 

@@ -258,6 +258,19 @@ def test_drafts_never_appear_and_scheduled_articles_appear_when_due(
     assert tag("draft") not in ids(client)
 
 
+def test_caches_are_not_told_to_keep_a_feed_past_a_scheduled_article(
+    store: Store, state_dir: Path, clock: Clock
+) -> None:
+    clock.now = datetime(2025, 3, 10, 7, 58, 30, tzinfo=UTC)
+    store.add("now.md", id="now", published="2025-03-01 08:00")
+    store.add("later.md", id="later", published="2025-03-10 09:00")  # 08:00 UTC
+    client = make_app(store, state_dir, clock).test_client()
+    assert client.get("/feeds/all.rss").headers["Cache-Control"] == "public, max-age=90"
+    assert client.get("/").headers["Cache-Control"] == "public, max-age=90"
+    clock.now = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    assert client.get("/feeds/all.rss").headers["Cache-Control"] == "public, max-age=300"
+
+
 def test_items_are_newest_first_ties_by_id_and_capped(tmp_path: Path, state_dir: Path) -> None:
     store = Store(tmp_path / "capped", items_per_feed=3)
     store.add(id="b", published="2025-03-05 10:00")
