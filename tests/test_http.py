@@ -385,3 +385,21 @@ def test_paths_without_the_trailing_slash_redirect_to_base_url_too(
     assert response.status_code == 301
     assert response.headers["Location"] == f"https://news.example.com{target}"
     assert client.get("//feeds/all.rss", headers={"Host": "evil.example"}).status_code == 404
+
+
+def test_an_unexpected_error_is_a_plain_500_without_a_traceback(
+    store: Store, state_dir: Path
+) -> None:
+    store.add()
+    app = make_app(store, state_dir, TESTING=False)
+
+    def broken() -> str:
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/broken", view_func=broken)
+    response = app.test_client().get("/broken")
+    assert response.status_code == 500
+    assert response.content_type == "text/plain; charset=utf-8"
+    assert b"secret internals" not in response.data
+    assert b"Traceback" not in response.data
+    assert response.data.startswith(b"500 Internal Server Error\n")
