@@ -64,6 +64,7 @@ class FeedService:
         self._reader = StoreReader(settings.articles_dir, settings.site)
         self._scan_lock = threading.Lock()
         self._render_lock = threading.Lock()
+        self._view_lock = threading.Lock()
         self._snapshot = self._reader.scan()
         self._last_scan = time.monotonic()
         self._view = self._make_view(self._snapshot, clock())
@@ -134,13 +135,16 @@ class FeedService:
     def _current_view(self) -> _View:
         self._rescan_if_due()
         view = self._view
-        snapshot = self._snapshot
-        now = self._clock()
+        if self._is_current(view):
+            return view
+        with self._view_lock:  # one thread builds the new view; the others take it
+            if not self._is_current(self._view):
+                self._view = self._make_view(self._snapshot, self._clock())
+            return self._view
+
+    def _is_current(self, view: _View) -> bool:
         due = view.timeline.next_due
-        if view.version != snapshot.version or (due is not None and now >= due):
-            view = self._make_view(snapshot, now)
-            self._view = view
-        return view
+        return view.version == self._snapshot.version and (due is None or self._clock() < due)
 
     def _rescan_if_due(self) -> None:
         if time.monotonic() - self._last_scan < self.settings.rescan_interval:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -403,3 +405,37 @@ def test_an_unexpected_error_is_a_plain_500_without_a_traceback(
     assert b"secret internals" not in response.data
     assert b"Traceback" not in response.data
     assert response.data.startswith(b"500 Internal Server Error\n")
+
+
+def test_concurrent_requests_during_edits_get_whole_consistent_feeds(
+    store: Store, state_dir: Path
+) -> None:
+    for n in range(5):
+        store.add(f"{n}.md", id=f"a{n}", category=["technology", "energy"][n % 2])
+    app = make_app(store, state_dir)
+    failures: list[str] = []
+
+    def poll() -> None:
+        client = app.test_client()
+        for n in range(40):
+            path = ["/feeds/all.rss", "/feeds/all.atom", "/feeds/energy.rss"][n % 3]
+            response = client.get(path)
+            if response.status_code != 200:
+                failures.append(f"{path}: {response.status_code}")
+                continue
+            try:
+                check_feed(response.data)
+            except AssertionError as error:
+                failures.append(f"{path}: {error}")
+            if response.headers["ETag"] != f'"{hashlib.sha256(response.data).hexdigest()[:32]}"':
+                failures.append(f"{path}: ETag does not match the body")
+
+    threads = [threading.Thread(target=poll) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for n in range(20):
+        store.add(f"extra-{n}.md", id=f"x{n}", title=f'"Extra {n}"')
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert len(ids(app.test_client())) == 25
