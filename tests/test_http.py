@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from lxml import etree
 
 from .helpers import Clock, Store, check_feed, make_app, parse_xml
 
@@ -439,3 +440,52 @@ def test_concurrent_requests_during_edits_get_whole_consistent_feeds(
         thread.join(timeout=60)
     assert failures == []
     assert len(ids(app.test_client())) == 25
+
+
+HOSTILE_BODY = """\
+Intro with <b>bold</b> and a [link](/relative/path).
+
+<script>alert('body')</script>
+<p onclick="alert(1)" style="color:red">styled</p>
+<a href="jav&#x61;script:alert(2)">obfuscated</a> <a href="javascript:alert(3)">plain</a>
+<iframe src="https://evil.example/">frame text</iframe>
+<style>p { display: none }</style>
+Control \x01\x0b\x1f characters ]]> and <![CDATA[ cdata ]]> end.
+"""
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_hostile_articles_are_served_well_formed_and_clean(
+    store: Store, state_dir: Path, fmt: str
+) -> None:
+    store.add(
+        "evil.md",
+        id="evil",
+        title='"Title \\x0b with ]]> and <script>"',
+        summary="\"<img src=x onerror=alert(4)> *short* <a href='javascript:alert(5)'>x</a>\"",
+        body=HOSTILE_BODY,
+    )
+    body = make_app(store, state_dir).test_client().get(f"/feeds/all.{fmt}").data
+    document = parse_xml(body)
+    entry = check_feed(body).entries[0]
+    assert entry.title == "Title with ]]> and <script>"  # plain text, escaped in the XML
+    html_elements = {"description", "encoded", "summary", "content"}
+    html = " ".join(
+        element.text or ""
+        for element in document.iter()
+        if etree.QName(element).localname in html_elements
+    )
+    for forbidden in (
+        "<script",
+        "alert",
+        "onclick",
+        "onerror",
+        "style=",
+        "<style",
+        "iframe",
+        "javascript",
+    ):
+        assert forbidden not in html.lower()
+    for kept in ("<b>bold</b>", "<em>short</em>", 'href="https://news.example.com/relative/path"'):
+        assert kept in html
+    assert "\x01" not in html
