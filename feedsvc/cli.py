@@ -95,6 +95,7 @@ def _new(settings: Settings, title: str, category: str) -> int:
 def _serve(host: str, port: int) -> int:
     from . import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     create_app().run(host=host, port=port, threaded=True)
     return 0
 
