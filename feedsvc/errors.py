@@ -20,6 +20,10 @@ class ArticleError(FeedsvcError, ValueError):
         self.reason = reason
         super().__init__(str(self))
 
+    @property
+    def detail(self) -> str:
+        """The message without the path: ``field: reason``."""
+        return f"{self.field}: {self.reason}" if self.field else self.reason
+
     def __str__(self) -> str:
-        where = f"{self.path}: {self.field}" if self.field else self.path
-        return f"{where}: {self.reason}"
+        return f"{self.path}: {self.detail}"

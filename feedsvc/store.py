@@ -338,7 +338,7 @@ class StoreReader:
             except OSError as e:
                 entry = self._failed(relpath, previous, f"cannot be read: {e.strerror}")
             except ArticleError as e:
-                entry = self._failed(relpath, previous, str(e)[len(relpath) + 2 :])
+                entry = self._failed(relpath, previous, e.detail)
         if entry.problem is not None:
             log.warning("rejected %s", entry.problem)
         return replace(entry, stamp=stamp)
