@@ -328,8 +328,7 @@ class StoreReader:
             entry = self._failed(relpath, previous, f"larger than {MAX_FILE_BYTES} bytes")
         else:
             try:
-                with open(full, "rb") as f:
-                    raw = f.read(MAX_FILE_BYTES + 1)
+                raw = _read_regular_file(full)
                 text = raw.decode("utf-8-sig")
                 article = parse_article(text, path=relpath, site=self.site)
                 entry = _Entry(stamp, article, None, article)
@@ -379,6 +378,16 @@ class StoreReader:
             problems=tuple(sorted(problems, key=lambda p: (p.path, p.reason))),
             version=version,
         )
+
+
+def _read_regular_file(path: str) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file. Non-blocking open: a file swapped
+    for a FIFO after it was listed must not hang the scanner."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(0, "not a regular file")
+        return f.read(MAX_FILE_BYTES + 1)
 
 
 def _article_files(root: Path) -> list[tuple[str, str]]:

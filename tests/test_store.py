@@ -12,7 +12,7 @@ import pytest
 from feedsvc.errors import ArticleError
 from feedsvc.model import Site
 from feedsvc.settings import load_settings
-from feedsvc.store import MAX_FILE_BYTES, StoreReader, parse_article
+from feedsvc.store import MAX_FILE_BYTES, StoreReader, _read_regular_file, parse_article
 
 from .helpers import Store, front_matter
 
@@ -309,3 +309,10 @@ def test_fifos_and_dangling_links_are_reported_without_blocking(store: Store) ->
         "pipe.md": "not a regular file",
         "dangling.md": "cannot be read (a dangling link?)",
     }
+
+
+def test_a_file_swapped_for_a_fifo_after_listing_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "swapped.md"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        _read_regular_file(str(fifo))  # no writer: a blocking open would never return
