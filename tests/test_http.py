@@ -489,3 +489,16 @@ def test_hostile_articles_are_served_well_formed_and_clean(
     for kept in ("<b>bold</b>", "<em>short</em>", 'href="https://news.example.com/relative/path"'):
         assert kept in html
     assert "\x01" not in html
+
+
+def test_an_unusable_state_folder_degrades_to_memory_not_to_errors(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.add()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    client = make_app(store, blocker).test_client()
+    response = client.get("/feeds/all.rss")
+    assert response.status_code == 200
+    assert "Last-Modified" in response.headers
+    assert "Last-Modified is kept in memory" in caplog.text
