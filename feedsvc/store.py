@@ -13,7 +13,7 @@ import stat
 import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import ClassVar
@@ -263,9 +263,8 @@ class StoreSnapshot:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     stamp: tuple[int, ...]
-    article: Article | None  # the current version, if the file is valid
-    problem: Problem | None  # why the current version is not
-    last_good: Article | None  # served while the file is broken (e.g. half-written)
+    served: Article | None  # the current version if valid, else the last good one, if any
+    problem: Problem | None  # why the current version is not valid
 
 
 class StoreReader:
@@ -320,48 +319,48 @@ class StoreReader:
         previous: _Entry | None,
         stamp: tuple[int, ...],
     ) -> _Entry:
-        if st is None:
-            entry = self._failed(relpath, previous, "cannot be read (a dangling link?)")
-        elif not stat.S_ISREG(st.st_mode):
-            entry = self._failed(relpath, previous, "not a regular file")
-        elif st.st_size > MAX_FILE_BYTES:
-            entry = self._failed(relpath, previous, f"larger than {MAX_FILE_BYTES} bytes")
-        else:
-            try:
-                raw = _read_regular_file(full)
-                text = raw.decode("utf-8-sig")
-                article = parse_article(text, path=relpath, site=self.site)
-                entry = _Entry(stamp, article, None, article)
-            except UnicodeDecodeError as e:
-                entry = self._failed(relpath, previous, f"not UTF-8 text (byte {e.start})")
-            except OSError as e:
-                entry = self._failed(relpath, previous, f"cannot be read: {e.strerror}")
-            except ArticleError as e:
-                entry = self._failed(relpath, previous, e.detail)
-        if entry.problem is not None:
-            log.warning("rejected %s", entry.problem)
-        return replace(entry, stamp=stamp)
+        outcome = self._load(relpath, full, st)
+        if isinstance(outcome, Article):
+            return _Entry(stamp, outcome, None)
+        # A broken edit (often a half-written save) keeps the last good version served.
+        served = previous.served if previous is not None else None
+        if served is not None:
+            outcome += " (its last good version is still served)"
+        problem = Problem(relpath, outcome)
+        log.warning("rejected %s", problem)
+        return _Entry(stamp, served, problem)
 
-    @staticmethod
-    def _failed(relpath: str, previous: _Entry | None, reason: str) -> _Entry:
-        last_good = previous.last_good if previous is not None else None
-        if last_good is not None:
-            reason += " (its last good version is still served)"
-        return _Entry((), None, Problem(relpath, reason), last_good)
+    def _load(self, relpath: str, full: str, st: os.stat_result | None) -> Article | str:
+        """The file's article, or the reason it has none."""
+        if st is None:
+            return "cannot be read (a dangling link?)"
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file"
+        too_large = f"larger than {MAX_FILE_BYTES} bytes"
+        if st.st_size > MAX_FILE_BYTES:
+            return too_large
+        try:
+            raw = _read_regular_file(full)
+            if len(raw) > MAX_FILE_BYTES:  # it grew after the stat
+                return too_large
+            return parse_article(raw.decode("utf-8-sig"), path=relpath, site=self.site)
+        except UnicodeDecodeError as e:
+            return f"not UTF-8 text (byte {e.start})"
+        except OSError as e:
+            return f"cannot be read: {e.strerror}"
+        except ArticleError as e:
+            return e.detail
 
     def _build(self, version: int) -> StoreSnapshot:
         problems = [e.problem for e in self._entries.values() if e.problem is not None]
         candidates = [
-            (path, e.article or e.last_good)
-            for path, e in sorted(self._entries.items())
-            if (e.article or e.last_good) is not None
+            (path, e.served) for path, e in sorted(self._entries.items()) if e.served is not None
         ]
         # Two files claiming one id, GUID or link are both rejected, each naming the other, so
         # that every instance decides alike whatever order it reads the files in. (One link
         # for two articles happens when two files share a name and a month.)
         claims: dict[tuple[str, str], list[str]] = defaultdict(list)
         for path, article in candidates:
-            assert article is not None
             claims[("id", article.id)].append(path)
             claims[("GUID", article.guid)].append(path)
             claims[("link", article.link)].append(path)
@@ -372,7 +371,7 @@ class StoreReader:
                     others = ", ".join(p for p in paths if p != path)
                     rejected[path].append(f"{what} {value!r} is also used by {others}")
         problems.extend(Problem(path, "; ".join(reasons)) for path, reasons in rejected.items())
-        articles = [a for path, a in candidates if a is not None and path not in rejected]
+        articles = [a for path, a in candidates if path not in rejected]
         return StoreSnapshot(
             articles=tuple(sorted(articles, key=lambda a: a.id)),
             problems=tuple(sorted(problems, key=lambda p: (p.path, p.reason))),
