@@ -35,9 +35,13 @@ class RenderedFeed:
     body: bytes
     gzip_body: bytes
     etag: str  # strong, over body; without quotes
-    gzip_etag: str  # a different representation needs a different strong ETag
     last_modified: datetime
     content_type: str
+
+    @property
+    def gzip_etag(self) -> str:
+        """A different representation needs a different strong ETag."""
+        return f"{self.etag}-gzip"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +131,6 @@ class FeedService:
             # mtime=0 keeps the compressed bytes, and so their ETag, the same everywhere.
             gzip_body=gzip.compress(body, compresslevel=9, mtime=0),
             etag=etag,
-            gzip_etag=f"{etag}-gzip",
             last_modified=last_modified,
             content_type=CONTENT_TYPES[key.format],
         )

@@ -79,16 +79,19 @@ def wordpress_site_atom() -> BaseResponse:
 @bp.get("/category/<slug>/feed/rss/")
 @bp.get("/category/<slug>/feed/rss2/")
 def wordpress_category_rss(slug: str) -> BaseResponse:
-    if not SLUG_PATTERN.fullmatch(slug) or slug == ALL_SCOPE:
-        raise NotFound()
-    return _redirect_to(slug, "rss")
+    return _redirect_to(_category(slug), "rss")
 
 
 @bp.get("/category/<slug>/feed/atom/")
 def wordpress_category_atom(slug: str) -> BaseResponse:
-    if not SLUG_PATTERN.fullmatch(slug) or slug == ALL_SCOPE:
+    return _redirect_to(_category(slug), "atom")
+
+
+def _category(slug: str) -> str:
+    """A category scope from a WordPress path; "all" is the site feed, not a category."""
+    if slug == ALL_SCOPE:
         raise NotFound()
-    return _redirect_to(slug, "atom")
+    return slug
 
 
 @bp.get("/")
