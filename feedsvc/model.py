@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-FeedFormat = Literal["rss", "atom"]
-FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom")
+FeedFormat = Literal["rss", "atom", "json"]
+FEED_FORMATS: tuple[FeedFormat, ...] = ("rss", "atom", "json")
 
-# The scope of the full-site feed; a category may not take this slug.
+# The slug of the full-site feed; a category may not take it.
 ALL_SCOPE = "all"
 
 # Patterns fixed by the store spec (shared/specs/article-store.md).
@@ -39,6 +40,7 @@ class Site:
     tag_date: str
     items_per_feed: int
     categories: tuple[Category, ...]  # sorted by slug
+    full_content: bool  # public feeds carry the whole article, not only its summary
 
     def category(self, slug: str) -> Category | None:
         for category in self.categories:
@@ -87,6 +89,7 @@ class Article:
     slug: str
     link: str
     summary_html: str  # sanitized; the front-matter summary or an excerpt of the body
+    summary_text: str  # the same summary as plain text, for formats that want no markup
     content_html: str  # sanitized body
     image: Image | None
     sources: tuple[str, ...]
@@ -104,13 +107,126 @@ class Problem:
         return f"{self.path}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
-class FeedKey:
-    """Which feed: a scope (``all`` or a category slug) in one format."""
+ScopeKind = Literal["site", "category", "tag", "author", "lang"]
+# Kinds whose feeds live under /feeds/<kind>/<slug>; site and category feeds sit at /feeds/<slug>.
+NAMED_KINDS: tuple[ScopeKind, ...] = ("tag", "author", "lang")
 
-    scope: str
-    format: FeedFormat
+
+@dataclass(frozen=True, slots=True, order=True)
+class Scope:
+    """Which articles a feed holds: the whole site, or one category, tag, author or language."""
+
+    kind: ScopeKind
+    slug: str  # "all" for the site; a label_slug() for tags and authors; a lower-case language
 
     @property
-    def filename(self) -> str:
-        return f"{self.scope}.{self.format}"
+    def path(self) -> str:
+        """The feed's path below /feeds/, without the extension (not percent-encoded)."""
+        if self.kind in ("site", "category"):
+            return self.slug
+        return f"{self.kind}/{self.slug}"
+
+
+SITE_SCOPE = Scope("site", ALL_SCOPE)
+
+
+def label_slug(label: str) -> str:
+    """The URL slug of a tag or author name: accents dropped, lower case, any script kept.
+
+    "Jürgen Müller" -> "jurgen-muller", "Machine Learning" -> "machine-learning", "芯片" -> "芯片".
+    Empty when the label has no letter or digit at all.
+    """
+    decomposed = unicodedata.normalize("NFKD", label)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    slug = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", bare).casefold())
+    return slug.strip("-")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Month:
+    """A calendar month in the site's zone: the slice one archive document covers."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def of(cls, moment: datetime) -> Month:
+        return cls(moment.year, moment.month)
+
+    @classmethod
+    def parse(cls, text: str) -> Month | None:
+        match = _MONTH_PATTERN.fullmatch(text)
+        if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) == 0:
+            return None
+        return cls(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def next(self) -> Month:
+        return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
+
+    def start(self, zone: ZoneInfo) -> datetime:
+        """Midnight of the first day, in ``zone``."""
+        return datetime(self.year, self.month, 1, tzinfo=zone)
+
+
+_MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedKey:
+    """Which feed document: a scope in one format; the subscription document, or the archive
+    document of one month (RFC 5005)."""
+
+    scope: Scope
+    format: FeedFormat
+    archive: Month | None = None
+
+    @property
+    def path(self) -> str:
+        """The document's path below /feeds/ (not percent-encoded), e.g. ``tag/chips.atom``."""
+        if self.archive is None:
+            return f"{self.scope.path}.{self.format}"
+        return f"{self.scope.path}/archive/{self.archive}.{self.format}"
+
+    def archived(self, month: Month) -> FeedKey:
+        return FeedKey(self.scope, self.format, month)
+
+    @property
+    def subscription(self) -> FeedKey:
+        return FeedKey(self.scope, self.format)
+
+
+def parse_feed_path(path: str) -> FeedKey | None:
+    """The FeedKey whose ``path`` this is (already percent-decoded); None if it names none.
+
+    Unambiguous: a site or category scope has one segment, any other scope two, and an archive
+    adds ``archive/YYYY-MM``. Whether the scope exists is for the caller to decide.
+    """
+    stem, dot, extension = path.rpartition(".")
+    fmt = _FORMAT_NAMES.get(extension)
+    if not dot or fmt is None:
+        return None
+    parts = stem.split("/")
+    month = None
+    if len(parts) >= 3 and parts[-2] == "archive":
+        month = Month.parse(parts[-1])
+        if month is None:
+            return None
+        parts = parts[:-2]
+    if len(parts) == 1:
+        (slug,) = parts
+        if slug == ALL_SCOPE:
+            return FeedKey(SITE_SCOPE, fmt, month)
+        if SLUG_PATTERN.fullmatch(slug):
+            return FeedKey(Scope("category", slug), fmt, month)
+        return None
+    kind = _NAMED_KIND_NAMES.get(parts[0])
+    if len(parts) == 2 and kind is not None and parts[1]:
+        return FeedKey(Scope(kind, parts[1]), fmt, month)
+    return None
+
+
+_FORMAT_NAMES: dict[str, FeedFormat] = {f: f for f in FEED_FORMATS}
+_NAMED_KIND_NAMES: dict[str, ScopeKind] = {k: k for k in NAMED_KINDS}

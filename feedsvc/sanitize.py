@@ -8,7 +8,7 @@ gets no more security fixes.
 from __future__ import annotations
 
 import re
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -90,6 +90,12 @@ def sanitize_html(html: str, base_url: str) -> str:
         strip_comments=True,
     )
     return xml_safe(cleaned).strip()
+
+
+def html_to_text(html: str) -> str:
+    """The text of a sanitized fragment, markup dropped and white space collapsed."""
+    text = nh3.clean(html, tags=set(), clean_content_tags=set(REMOVED_WITH_CONTENT))
+    return xml_safe(" ".join(unescape(text).split()))
 
 
 def markdown_to_safe_html(text: str, base_url: str) -> str:

@@ -17,20 +17,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .catalog import Catalog
 from .lastmod import LastModifiedLedger
-from .model import FeedKey, Problem
-from .render import CONTENT_TYPES, feed_updated, render_feed, render_index
+from .model import FeedKey, Problem, Scope
+from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
+from .opml import render_opml
+from .pages import render_index
+from .render import CONTENT_TYPES, render_feed
 from .settings import Settings
 from .store import StoreReader, StoreSnapshot
-from .timeline import Timeline, select, visible
+from .timeline import Timeline, visible
 
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 
+OPML_NAME = "feeds.opml"
+INDEX_NAME = "index.html"
+INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
+
 
 @dataclass(frozen=True, slots=True)
-class RenderedFeed:
-    """One feed version, rendered and compressed once, with its validators."""
+class RenderedDocument:
+    """One version of a document (a feed, the OPML list, the home page), rendered and
+    compressed once, with its validators."""
 
     body: bytes
     gzip_body: bytes
@@ -44,10 +53,8 @@ class RenderedFeed:
         return f"{self.etag}-gzip"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedPage:
-    body: bytes
-    etag: str
+# Documents other than feeds are named by their file name.
+DocumentKey = FeedKey | str
 
 
 @dataclass(slots=True)
@@ -56,8 +63,8 @@ class _View:
 
     version: int
     timeline: Timeline
-    feeds: dict[FeedKey, RenderedFeed] = field(default_factory=dict)
-    index: RenderedPage | None = None
+    catalog: Catalog
+    documents: dict[DocumentKey, RenderedDocument] = field(default_factory=dict)
 
 
 class FeedService:
@@ -84,55 +91,79 @@ class FeedService:
     def problems(self) -> tuple[Problem, ...]:
         return self._snapshot.problems
 
-    def feed(self, key: FeedKey) -> RenderedFeed | None:
-        """The current version of a feed; None when no such feed exists now."""
+    def feed(self, key: FeedKey) -> RenderedDocument | None:
+        """The current version of a feed document; None when there is no such document now."""
         view = self._current_view()
-        if key.scope not in view.timeline.scopes:
-            return None
-        rendered = view.feeds.get(key)
-        if rendered is None:
-            with self._render_lock:
-                rendered = view.feeds.get(key)
-                if rendered is None:
-                    rendered = self._render(key, view.timeline)
-                    view.feeds[key] = rendered
+        rendered = view.documents.get(key)
+        if rendered is not None:
+            return rendered
+        with self._render_lock:
+            rendered = view.documents.get(key)
+            if rendered is None:
+                document = view.catalog.document(key)
+                if document is None:
+                    return None  # not remembered: unknown names must not fill the memo
+                rendered = self._rendered(
+                    key.path,
+                    render_feed(self.settings.site, document),
+                    floor=document.updated,
+                    content_type=CONTENT_TYPES[key.format],
+                )
+                view.documents[key] = rendered
         return rendered
 
-    def max_age(self) -> int:
-        """Seconds a cache may keep what is served now: the configured max-age, cut short so
-        that no cache holds a feed past the moment a scheduled article falls due."""
+    def opml(self) -> RenderedDocument:
+        """The OPML list of every feed."""
+        view = self._current_view()
+        return self._memo(view, OPML_NAME, lambda: render_opml(view.catalog), OPML_CONTENT_TYPE)
+
+    def index(self) -> RenderedDocument:
+        """The home page."""
+        view = self._current_view()
+        return self._memo(view, INDEX_NAME, lambda: render_index(view.catalog), INDEX_CONTENT_TYPE)
+
+    def has_scope(self, scope: Scope) -> bool:
+        return self._current_view().catalog.entry(scope) is not None
+
+    def max_age(self, key: FeedKey | None = None) -> int:
+        """Seconds a cache may keep a document: long for the archive of a past month, which
+        changes only when one of its articles is edited; otherwise the configured max-age,
+        cut short so that no cache holds it past the moment a scheduled article falls due."""
+        timeline = self._view.timeline
+        if key is not None and key.archive is not None and key.archive < timeline.month:
+            return self.settings.archive_max_age
         configured = self.settings.max_age
-        due = self._view.timeline.next_due
-        if due is None:
+        if timeline.next_due is None:
             return configured
-        remaining = math.ceil((due - self._clock()).total_seconds())
+        remaining = math.ceil((timeline.next_due - self._clock()).total_seconds())
         return max(0, min(configured, remaining))
 
-    def scopes(self) -> frozenset[str]:
-        return self._current_view().timeline.scopes
+    def _memo(
+        self, view: _View, name: str, render: Callable[[], bytes], content_type: str
+    ) -> RenderedDocument:
+        rendered = view.documents.get(name)
+        if rendered is None:
+            with self._render_lock:
+                rendered = view.documents.get(name)
+                if rendered is None:
+                    rendered = self._rendered(
+                        name, render(), floor=view.catalog.updated, content_type=content_type
+                    )
+                    view.documents[name] = rendered
+        return rendered
 
-    def index(self) -> RenderedPage:
-        view = self._current_view()
-        if view.index is None:
-            body = render_index(self.settings.site, view.timeline.scopes)
-            view.index = RenderedPage(body=body, etag=_digest(body))
-        return view.index
-
-    def _render(self, key: FeedKey, timeline: Timeline) -> RenderedFeed:
-        site = self.settings.site
-        articles = select(timeline.articles, key.scope, site.items_per_feed)
-        body = render_feed(site, key, articles)
+    def _rendered(
+        self, name: str, body: bytes, *, floor: datetime, content_type: str
+    ) -> RenderedDocument:
         etag = _digest(body)
-        last_modified = self._ledger.last_modified(
-            key.filename, etag, floor=feed_updated(site, articles), now=self._clock()
-        )
-        return RenderedFeed(
+        last_modified = self._ledger.last_modified(name, etag, floor=floor, now=self._clock())
+        return RenderedDocument(
             body=body,
             # mtime=0 keeps the compressed bytes, and so their ETag, the same everywhere.
             gzip_body=gzip.compress(body, compresslevel=9, mtime=0),
             etag=etag,
             last_modified=last_modified,
-            content_type=CONTENT_TYPES[key.format],
+            content_type=content_type,
         )
 
     def _current_view(self) -> _View:
@@ -146,8 +177,7 @@ class FeedService:
             return self._view
 
     def _is_current(self, view: _View) -> bool:
-        due = view.timeline.next_due
-        return view.version == self._snapshot.version and (due is None or self._clock() < due)
+        return view.version == self._snapshot.version and view.timeline.is_current(self._clock())
 
     def _rescan_if_due(self) -> None:
         if time.monotonic() - self._last_scan < self.settings.rescan_interval:
@@ -161,9 +191,10 @@ class FeedService:
         finally:
             self._scan_lock.release()
 
-    @staticmethod
-    def _make_view(snapshot: StoreSnapshot, now: datetime) -> _View:
-        return _View(version=snapshot.version, timeline=visible(snapshot.articles, now))
+    def _make_view(self, snapshot: StoreSnapshot, now: datetime) -> _View:
+        site = self.settings.site
+        timeline = visible(snapshot.articles, now, site.timezone)
+        return _View(version=snapshot.version, timeline=timeline, catalog=Catalog(site, timeline))
 
 
 def _digest(body: bytes) -> str:

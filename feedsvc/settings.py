@@ -26,6 +26,8 @@ SITE_FILE = "site.toml"
 
 DEFAULT_ARTICLES_DIR = "articles"
 DEFAULT_MAX_AGE = 300
+# A closed archive month changes only when one of its articles is edited.
+DEFAULT_ARCHIVE_MAX_AGE = 86400
 DEFAULT_RESCAN_INTERVAL = 2.0
 DEFAULT_ITEMS_PER_FEED = 50
 MAX_ITEMS_PER_FEED = 1000
@@ -40,6 +42,7 @@ SITE_KEYS = (
     "tag_authority",
     "tag_date",
     "items_per_feed",
+    "full_content",
 )
 
 _DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -56,6 +59,7 @@ class Settings:
     articles_dir: Path
     site: Site
     max_age: int  # seconds, for Cache-Control
+    archive_max_age: int  # seconds, for Cache-Control of archive documents of past months
     rescan_interval: float  # seconds between looks at the store
     state_dir: Path | None  # where Last-Modified history is kept; None: the app's instance folder
 
@@ -87,6 +91,9 @@ def load_settings(config: Mapping[str, object]) -> Settings:
         articles_dir=articles_dir,
         site=build_site(table, source=str(articles_dir / SITE_FILE)),
         max_age=_int(config.get("MAX_AGE", DEFAULT_MAX_AGE), "MAX_AGE", minimum=0),
+        archive_max_age=_int(
+            config.get("ARCHIVE_MAX_AGE", DEFAULT_ARCHIVE_MAX_AGE), "ARCHIVE_MAX_AGE", minimum=0
+        ),
         rescan_interval=_float(
             config.get("RESCAN_INTERVAL", DEFAULT_RESCAN_INTERVAL), "RESCAN_INTERVAL"
         ),
@@ -163,6 +170,7 @@ def build_site(table: Mapping[str, object], *, source: str = SITE_FILE) -> Site:
         tag_date=tag_date,
         items_per_feed=items,
         categories=_categories(table.get("categories", {}), title, source),
+        full_content=_bool(table.get("full_content", True), "full_content", source),
     )
 
 
@@ -231,6 +239,18 @@ def _feed_text(value: str, what: str, source: str) -> str:
     if xml_safe(value) != value:
         raise ConfigError(f"{source}: {what} holds control characters that XML cannot carry")
     return value.strip()
+
+
+def _bool(value: object, key: str, source: str) -> bool:
+    # FEEDSVC_FULL_CONTENT arrives as a string.
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[value.strip().lower()]
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: `{key}` must be true or false, not {value!r}")
+    return value
+
+
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _int(value: object, key: str, *, minimum: int) -> int:

@@ -24,7 +24,7 @@ from dateutil import parser as dateparser
 
 from .errors import ArticleError
 from .model import ID_PATTERN, LANGUAGE_PATTERN, SLUG_PATTERN, Article, Image, Problem, Site
-from .sanitize import excerpt_html, markdown_to_safe_html, xml_safe
+from .sanitize import excerpt_html, html_to_text, markdown_to_safe_html, xml_safe
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,8 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
 
     link = f"{site.base_url}/{published:%Y}/{published:%m}/{slug}/"
     content_html = markdown_to_safe_html(body, link)
-    summary_text = fields.text("summary")
-    summary_html = markdown_to_safe_html(summary_text, link) if summary_text else ""
+    summary = fields.text("summary")
+    summary_html = markdown_to_safe_html(summary, link) if summary else ""
     if not summary_html:
         summary_html = excerpt_html(content_html, link)
     authors = fields.text_list("authors", split=False) or fields.text_list("author", split=False)
@@ -135,6 +135,7 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
         slug=slug,
         link=link,
         summary_html=summary_html,
+        summary_text=html_to_text(summary_html),
         content_html=content_html,
         image=fields.image("image", link),
         sources=fields.text_list("sources"),

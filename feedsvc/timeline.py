@@ -1,25 +1,26 @@
-"""What is published at a given moment, and what a feed shows. Pure: ``now`` is passed in."""
+"""What is published at a given moment. Pure: ``now`` is passed in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from .model import ALL_SCOPE, Article
+from .model import Article, Month
 
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """The articles servable at ``now``, newest first, and when that set next changes."""
+    """The articles servable at ``now``, newest first, and until when that stays true."""
 
     articles: tuple[Article, ...]
     next_due: datetime | None  # the earliest scheduled article's publication, if any
+    month: Month  # the month of ``now`` in the site zone: the one archive month still open
+    expires: datetime  # the next moment what is served changes: an article falls due, or a month
 
-    @property
-    def scopes(self) -> frozenset[str]:
-        """The feed scopes that exist now: ``all`` and every category with an article."""
-        return frozenset({ALL_SCOPE, *(a.category for a in self.articles)})
+    def is_current(self, now: datetime) -> bool:
+        return now < self.expires
 
 
 def newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
@@ -28,7 +29,7 @@ def newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
     return tuple(sorted(by_id, key=lambda a: a.published, reverse=True))
 
 
-def visible(articles: Iterable[Article], now: datetime) -> Timeline:
+def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timeline:
     """Drafts never show; an article shows once its published time has come."""
     shown = []
     next_due: datetime | None = None
@@ -39,11 +40,11 @@ def visible(articles: Iterable[Article], now: datetime) -> Timeline:
             shown.append(article)
         elif next_due is None or article.published < next_due:
             next_due = article.published
-    return Timeline(articles=newest_first(shown), next_due=next_due)
-
-
-def select(articles: Sequence[Article], scope: str, limit: int) -> tuple[Article, ...]:
-    """The newest ``limit`` articles of one scope from a newest-first sequence."""
-    if scope == ALL_SCOPE:
-        return tuple(articles[:limit])
-    return tuple([a for a in articles if a.category == scope][:limit])
+    month = Month.of(now.astimezone(zone))
+    month_end = month.next().start(zone)
+    return Timeline(
+        articles=newest_first(shown),
+        next_due=next_due,
+        month=month,
+        expires=month_end if next_due is None else min(next_due, month_end),
+    )

@@ -9,9 +9,9 @@ from flask import Blueprint, Flask, Response, current_app, redirect, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from .model import ALL_SCOPE, FEED_FORMATS, SLUG_PATTERN, FeedFormat, FeedKey
-from .render import feed_url
-from .service import FeedService, RenderedFeed
+from .catalog import feed_url
+from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
+from .service import FeedService, RenderedDocument
 
 EXTENSION_KEY = "feedsvc"
 bp = Blueprint("feeds", __name__)
@@ -25,18 +25,23 @@ def service() -> FeedService:
     return svc
 
 
-@bp.get("/feeds/<name>")
+@bp.get("/feeds/<path:name>")
 def feed(name: str) -> BaseResponse:
-    scope, dot, fmt = name.rpartition(".")
-    if not dot or fmt not in FEED_FORMATS or not SLUG_PATTERN.fullmatch(scope):
+    key = parse_feed_path(name)
+    rendered = None if key is None else service().feed(key)
+    if key is None or rendered is None:
         raise NotFound()
-    rendered = service().feed(FeedKey(scope, fmt))
-    if rendered is None:
-        raise NotFound()
-    return _feed_response(rendered)
+    return _document_response(rendered, max_age=service().max_age(key), cross_origin=True)
 
 
-def _feed_response(rendered: RenderedFeed) -> BaseResponse:
+@bp.get("/feeds.opml")
+def opml() -> BaseResponse:
+    return _document_response(service().opml(), max_age=service().max_age(), cross_origin=True)
+
+
+def _document_response(
+    rendered: RenderedDocument, *, max_age: int, cross_origin: bool
+) -> BaseResponse:
     gzipped = request.accept_encodings["gzip"] > 0
     response = Response(
         rendered.gzip_body if gzipped else rendered.body, content_type=rendered.content_type
@@ -48,16 +53,17 @@ def _feed_response(rendered: RenderedFeed) -> BaseResponse:
     response.last_modified = rendered.last_modified
     response.vary.add("Accept-Encoding")
     response.cache_control.public = True
-    response.cache_control.max_age = service().max_age()
-    # Web-based feed readers fetch public feeds cross-origin.
-    response.access_control_allow_origin = "*"
+    response.cache_control.max_age = max_age
+    if cross_origin:
+        # Web-based feed readers fetch public feeds cross-origin.
+        response.access_control_allow_origin = "*"
     # If-None-Match first, then If-Modified-Since; 304 with an empty body (RFC 9110 13.1).
     return response.make_conditional(request)
 
 
-def _redirect_to(scope: str, fmt: FeedFormat) -> BaseResponse:
+def _redirect_to(scope: Scope, fmt: FeedFormat) -> BaseResponse:
     svc = service()
-    if scope not in svc.scopes():
+    if not svc.has_scope(scope):
         raise NotFound()
     # The target comes from base_url and a validated slug, never from Host or the raw path.
     return redirect(feed_url(svc.settings.site, FeedKey(scope, fmt)), code=301)
@@ -67,12 +73,12 @@ def _redirect_to(scope: str, fmt: FeedFormat) -> BaseResponse:
 @bp.get("/feed/rss/")
 @bp.get("/feed/rss2/")
 def wordpress_site_rss() -> BaseResponse:
-    return _redirect_to(ALL_SCOPE, "rss")
+    return _redirect_to(SITE_SCOPE, "rss")
 
 
 @bp.get("/feed/atom/")
 def wordpress_site_atom() -> BaseResponse:
-    return _redirect_to(ALL_SCOPE, "atom")
+    return _redirect_to(SITE_SCOPE, "atom")
 
 
 @bp.get("/category/<slug>/feed/")
@@ -87,24 +93,43 @@ def wordpress_category_atom(slug: str) -> BaseResponse:
     return _redirect_to(_category(slug), "atom")
 
 
-def _category(slug: str) -> str:
+def _category(slug: str) -> Scope:
     """A category scope from a WordPress path; "all" is the site feed, not a category."""
     if slug == ALL_SCOPE:
         raise NotFound()
-    return slug
+    return Scope("category", slug)
+
+
+@bp.get("/tag/<slug>/feed/")
+@bp.get("/tag/<slug>/feed/rss/")
+@bp.get("/tag/<slug>/feed/rss2/")
+def wordpress_tag_rss(slug: str) -> BaseResponse:
+    return _redirect_to(Scope("tag", label_slug(slug)), "rss")
+
+
+@bp.get("/tag/<slug>/feed/atom/")
+def wordpress_tag_atom(slug: str) -> BaseResponse:
+    return _redirect_to(Scope("tag", label_slug(slug)), "atom")
+
+
+@bp.get("/author/<slug>/feed/")
+@bp.get("/author/<slug>/feed/rss/")
+@bp.get("/author/<slug>/feed/rss2/")
+def wordpress_author_rss(slug: str) -> BaseResponse:
+    return _redirect_to(Scope("author", label_slug(slug)), "rss")
+
+
+@bp.get("/author/<slug>/feed/atom/")
+def wordpress_author_atom(slug: str) -> BaseResponse:
+    return _redirect_to(Scope("author", label_slug(slug)), "atom")
 
 
 @bp.get("/")
 def index() -> BaseResponse:
     wordpress_feed = request.args.get("feed")
     if wordpress_feed in _WORDPRESS_QUERY_FEEDS:  # a WordPress /?feed=rss2 subscription
-        return _redirect_to(ALL_SCOPE, _WORDPRESS_QUERY_FEEDS[wordpress_feed])
-    page = service().index()
-    response = Response(page.body, content_type="text/html; charset=utf-8")
-    response.set_etag(page.etag)
-    response.cache_control.public = True
-    response.cache_control.max_age = service().max_age()
-    return response.make_conditional(request)
+        return _redirect_to(SITE_SCOPE, _WORDPRESS_QUERY_FEEDS[wordpress_feed])
+    return _document_response(service().index(), max_age=service().max_age(), cross_origin=False)
 
 
 _MESSAGES = {

@@ -17,6 +17,26 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 RSS_ZONE = re.compile(r" [+-]\d{4}$")
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+# Namespaces the W3C feed validator knows and accepts in the places we use them.
+KNOWN_NAMESPACES = {
+    ATOM_NS,
+    "http://purl.org/rss/1.0/modules/content/",
+    "http://purl.org/dc/elements/1.1/",
+    MEDIA_NS,
+    HISTORY_NS,
+}
+RSS_CHANNEL_ELEMENTS = {
+    "title", "link", "description", "language", "copyright", "managingEditor", "webMaster",
+    "pubDate", "lastBuildDate", "category", "generator", "docs", "cloud", "ttl", "image",
+    "rating", "textInput", "skipHours", "skipDays", "item",
+}  # fmt: skip
+RSS_ITEM_ELEMENTS = {
+    "title", "link", "description", "author", "category", "comments", "enclosure", "guid",
+    "pubDate", "source",
+}  # fmt: skip
+ARCHIVE_RELS = {"prev-archive", "next-archive", "current"}
 
 
 def _absolute_iri(value: str | None) -> bool:
@@ -64,11 +84,52 @@ def _common_atom(element: etree._Element, where: str, problems: list[str]) -> No
             problems.append(f"{where}: a person construct needs exactly one atom:name")
 
 
+def _namespace(tag: str) -> str | None:
+    return tag[1:].split("}")[0] if tag.startswith("{") else None
+
+
+def _extension_violations(document: etree._Element, items: list[etree._Element]) -> list[str]:
+    """Elements from unknown namespaces, Media RSS out of place (RSS board's Media RSS
+    profile: media:content directly in the item; readers miss it in media:group), RFC 5005."""
+    problems = [
+        f"element {element.tag} is in a namespace validators do not know"
+        for element in document.iter(etree.Element)
+        if _namespace(element.tag) not in (None, *KNOWN_NAMESPACES)
+    ]
+    for index, item in enumerate(items):
+        for media in item.iter(f"{{{MEDIA_NS}}}content", f"{{{MEDIA_NS}}}thumbnail"):
+            if media.getparent() is not item:
+                problems.append(f"item {index + 1}: {media.tag} is not directly in the item")
+            if not _absolute_iri(media.get("url")):
+                problems.append(f"item {index + 1}: {media.tag} without an absolute url")
+            size = media.get("fileSize")
+            if size is not None and not size.isdigit():
+                problems.append(f"item {index + 1}: media fileSize {size!r} is not a number")
+        if item.find(f"{{{MEDIA_NS}}}group") is not None:
+            problems.append(f"item {index + 1}: media:group")
+    channel = document if document.tag == f"{A}feed" else document.find("channel")
+    assert channel is not None
+    archive_links = [
+        link for link in channel.findall(f"{A}link") if link.get("rel") in ARCHIVE_RELS
+    ]
+    for link in archive_links:
+        if not _absolute_iri(link.get("href")):
+            problems.append(f"{link.get('rel')} link without an absolute href")
+    rels = Counter(link.get("rel") for link in archive_links)
+    if any(n > 1 for n in rels.values()):
+        problems.append("an RFC 5005 link relation occurs more than once")
+    is_archive = channel.find(f"{{{HISTORY_NS}}}archive") is not None
+    if is_archive != ("current" in rels):
+        problems.append("an archive document needs fh:archive and a current link, and only it")
+    return problems
+
+
 def atom_violations(document: etree._Element) -> list[str]:
     """RFC 4287 rules an Atom feed document breaks; empty when it conforms."""
     problems: list[str] = []
     if document.tag != f"{A}feed":
         return [f"the root is {document.tag}, not atom:feed"]
+    problems.extend(_extension_violations(document, document.findall(f"{A}entry")))
     _common_atom(document, "feed", problems)
     if not any(link.get("rel") == "self" for link in document.findall(f"{A}link")):
         problems.append("feed: no self link (RFC 4287 4.1.1 SHOULD)")
@@ -101,7 +162,14 @@ def rss_violations(document: etree._Element) -> list[str]:
     if len(channels) != 1:
         return [f"{len(channels)} channel elements"]
     channel = channels[0]
-    problems: list[str] = []
+    problems = _extension_violations(document, channel.findall("item"))
+    for element in channel:
+        if _namespace(element.tag) is None and element.tag not in RSS_CHANNEL_ELEMENTS:
+            problems.append(f"channel: <{element.tag}> is not an RSS 2.0 element")
+    for item in channel.findall("item"):
+        for element in item:
+            if _namespace(element.tag) is None and element.tag not in RSS_ITEM_ELEMENTS:
+                problems.append(f"item: <{element.tag}> is not an RSS 2.0 element")
     for name in ("title", "link", "description"):
         if len(channel.findall(name)) != 1:
             problems.append(f"channel: <{name}> must occur once")

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import Clock, Store
+from feedsvc.model import Site
+
+from .helpers import Clock, Store, make_site
 
 
 @pytest.fixture
@@ -20,3 +22,8 @@ def state_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture
+def site() -> Site:
+    return make_site()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from flask import Flask
 from lxml import etree
 
 from feedsvc import create_app
+from feedsvc.model import Article, Site
+from feedsvc.settings import build_site
+from feedsvc.store import parse_article
 
 from .conformance import atom_violations, rss_violations
+from .jsonfeed_schema import json_feed_violations
 
 SITE_TOML = """\
 title = "Test Wire"
@@ -149,6 +154,23 @@ def check_feed(body: bytes) -> Any:
     return read_feed(body)
 
 
+def check_json_feed(body: bytes) -> Any:
+    """Everything a JSON Feed we serve must pass: UTF-8 JSON, our JSON Feed 1.1 schema, unique
+    item ids. Returns the decoded document."""
+    document = json.loads(body.decode("utf-8"))
+    assert json_feed_violations(document) == []
+    ids = [item["id"] for item in document["items"]]
+    assert len(ids) == len(set(ids))
+    return document
+
+
+def check_document(body: bytes, fmt: str) -> list[tuple[str, str]]:
+    """Check a feed document of any format; returns its items as (id, title) pairs."""
+    if fmt == "json":
+        return [(item["id"], item["title"]) for item in check_json_feed(body)["items"]]
+    return [(entry.id, entry.title) for entry in check_feed(body).entries]
+
+
 def read_feed(body: bytes) -> Any:
     """What a real feed client reads; bozo must be 0 (a well-formed, valid-looking feed)."""
     parsed = feedparser.parse(body)
@@ -161,3 +183,31 @@ NS = {
     "content": "http://purl.org/rss/1.0/modules/content/",
     "dc": "http://purl.org/dc/elements/1.1/",
 }
+
+
+def make_site(**overrides: object) -> Site:
+    """A site built in memory, for tests of the pure layers."""
+    table: dict[str, object] = {
+        "title": "Test Wire",
+        "description": "Test news",
+        "base_url": "https://news.example.com",
+        "tag_authority": "news.example.com",
+        "tag_date": "2025-01-01",
+        "categories": {"technology": {"title": "Technology", "description": "Chips"}},
+    }
+    table.update(overrides)
+    return build_site(table)
+
+
+def make_article(site: Site, n: int = 1, body: str = "Body *text*.", **fields: object) -> Article:
+    """Article ``n`` (published 2025-03-n), parsed as the store would; fields override."""
+    values: dict[str, object] = {
+        "id": f"id-{n}",
+        "title": f'"Title {n}"',
+        "published": f"2025-03-{n:02d} 09:30",
+        "category": "technology",
+        "author": "Jane Doe",
+        "tags": "[chips, research]",
+    }
+    values.update(fields)
+    return parse_article(front_matter(values) + body, path=f"{n}.md", site=site)

@@ -8,6 +8,7 @@ from feedgen.feed import FeedGenerator
 
 from .conformance import atom_violations, rss_violations
 from .helpers import parse_xml
+from .jsonfeed_schema import json_feed_violations
 
 
 def plain_feedgen() -> FeedGenerator:
@@ -52,3 +53,54 @@ def test_rss_rules_we_check() -> None:
         "item 2: a permalink guid that is not a URL",
         "channel: two items share a guid",
     ]
+
+
+def test_feedgen_media_extension_puts_media_in_a_group_which_we_catch() -> None:
+    fg = plain_feedgen()
+    fg.link(href="https://example.com/feed", rel="self")
+    fg.load_extension("media")
+    fg.entry()[0].media.content({"url": "https://example.com/1.jpg", "medium": "image"})
+    problems = rss_violations(parse_xml(fg.rss_str()))
+    assert any("is not directly in the item" in p for p in problems)
+    assert "item 1: media:group" in problems
+
+
+def test_extension_rules_we_check() -> None:
+    document = parse_xml(
+        b"""<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"
+        xmlns:x="urn:example:unknown" xmlns:fh="http://purl.org/syndication/history/1.0">
+        <channel><title>T</title><link>https://example.com/</link><description>D</description>
+        <atom:link rel="self" href="https://example.com/feed"/>
+        <atom:link rel="prev-archive" href="/relative"/><fh:archive/><image2/>
+        <item><title>A</title><x:thing/><summary>no such RSS element</summary></item>
+        </channel></rss>"""
+    )
+    assert rss_violations(document) == [
+        "element {urn:example:unknown}thing is in a namespace validators do not know",
+        "prev-archive link without an absolute href",
+        "an archive document needs fh:archive and a current link, and only it",
+        "channel: <image2> is not an RSS 2.0 element",
+        "item: <summary> is not an RSS 2.0 element",
+    ]
+
+
+def test_json_feed_rules_we_check() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1",
+        "title": "T",
+        "feed_url": "/relative",
+        "items": [
+            {"id": "1", "title": "no content"},
+            {"id": "", "content_html": "x", "date_published": "2025-03-10 09:30"},
+            {"id": "3", "content_text": "x", "attachments": [{"url": "https://e.x/a"}]},
+            {"id": "4", "content_text": "x", "summery": "typo"},
+        ],
+    }
+    problems = "\n".join(json_feed_violations(document))
+    assert "version: 'https://jsonfeed.org/version/1.1' was expected" in problems
+    assert "feed_url: '/relative' does not match" in problems
+    assert "items/0: {'id': '1', 'title': 'no content'} is not valid under any" in problems
+    assert "items/1/id: '' should be non-empty" in problems
+    assert "items/1/date_published: '2025-03-10 09:30' does not match" in problems
+    assert "items/2/attachments/0: 'mime_type' is a required property" in problems
+    assert "items/3: 'summery' does not match any of the regexes: '^_'" in problems

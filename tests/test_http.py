@@ -77,7 +77,14 @@ def test_rss_guid_and_atom_id_are_the_same_string(client: FlaskClient) -> None:
     [
         "/feeds/culture.rss",  # declared, but no article yet
         "/feeds/sports.rss",
-        "/feeds/all.json",
+        "/feeds/all.xml",
+        "/feeds/all/archive/2025-13.rss",
+        "/feeds/all/archive/1999-01.rss",  # before the first article
+        "/feeds/all/archive/2030-01.rss",  # after now
+        "/feeds/tag/unknown.rss",
+        "/feeds/tag/.rss",
+        "/feeds/video/x.rss",
+        "/feeds/technology/x.rss",
         "/feeds/technology",
         "/feeds/.rss",
         "/feeds/Technology.rss",

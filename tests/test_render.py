@@ -8,53 +8,42 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from feedsvc import render
-from feedsvc.model import Article, FeedKey, Image, Site
-from feedsvc.render import render_feed, render_index
-from feedsvc.settings import build_site
-from feedsvc.store import parse_article
+from feedsvc.catalog import Catalog
+from feedsvc.model import Article, Image, Month, Site, parse_feed_path
+from feedsvc.pages import render_index
+from feedsvc.render import render_feed
+from feedsvc.timeline import Timeline
 
-from .helpers import NS, check_feed, front_matter, parse_xml
+from .helpers import NS, check_feed, make_article, parse_xml
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-@pytest.fixture
-def site() -> Site:
-    return build_site(
-        {
-            "title": "Test Wire",
-            "description": "Test news",
-            "base_url": "https://news.example.com",
-            "tag_authority": "news.example.com",
-            "tag_date": "2025-01-01",
-            "categories": {"technology": {"title": "Technology", "description": "Chips"}},
-        }
-    )
+JUNE_2025 = Month(2025, 6)
 
 
-def make_article(site: Site, n: int = 1, body: str = "Body *text*.", **fields: object) -> Article:
-    values: dict[str, object] = {
-        "id": f"id-{n}",
-        "title": f'"Title {n}"',
-        "published": f"2025-03-{n:02d} 09:30",
-        "category": "technology",
-        "author": "Jane Doe",
-        "tags": "[chips, research]",
-    }
-    values.update(fields)
-    return parse_article(front_matter(values) + body, path=f"{n}.md", site=site)
+def catalog_of(site: Site, articles: list[Article], month: Month = JUNE_2025) -> Catalog:
+    """A catalog of exactly these articles, in this order (as a timeline would order them)."""
+    expires = month.next().start(site.timezone)
+    return Catalog(site, Timeline(tuple(articles), next_due=None, month=month, expires=expires))
+
+
+def render_path(site: Site, articles: list[Article], path: str) -> bytes:
+    key = parse_feed_path(path)
+    assert key is not None
+    document = catalog_of(site, articles).document(key)
+    assert document is not None
+    return render_feed(site, document)
 
 
 def rss(site: Site, articles: list[Article], scope: str = "all") -> bytes:
-    return render_feed(site, FeedKey(scope, "rss"), articles)
+    return render_path(site, articles, f"{scope}.rss")
 
 
 def atom(site: Site, articles: list[Article], scope: str = "all") -> bytes:
-    return render_feed(site, FeedKey(scope, "atom"), articles)
+    return render_path(site, articles, f"{scope}.atom")
 
 
 def test_rss_channel_and_items(site: Site) -> None:
@@ -128,6 +117,7 @@ def test_atom_feed_and_entries(site: Site) -> None:
     assert links == {
         ("self", "https://news.example.com/feeds/technology.atom"),
         ("alternate", "https://news.example.com/category/technology/"),
+        ("prev-archive", "https://news.example.com/feeds/technology/archive/2025-03.atom"),
     }
     entries = feed.findall(f"{ATOM}entry")
     entry = entries[0]
@@ -144,7 +134,8 @@ def test_atom_feed_and_entries(site: Site) -> None:
     assert category is not None
     assert (category.get("term"), category.get("label")) == ("technology", "Technology")
     assert entry.findtext(f"{ATOM}author/{ATOM}name") == "Jane Doe"
-    assert entry.get("{http://www.w3.org/XML/1998/namespace}lang") is None
+    # A mixed feed: every entry says its language, not only those that differ.
+    assert entry.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
     assert entries[1].get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
     assert [a.text for a in entries[1].findall(f"{ATOM}author/{ATOM}name")] == ["A B", "C D"]
 
@@ -244,7 +235,7 @@ def test_guids_depend_on_nothing_but_the_id(site: Site) -> None:
 
 
 def test_index_page_lists_feeds_with_autodiscovery(site: Site) -> None:
-    page = render_index(site, ["all", "technology"]).decode()
+    page = render_index(catalog_of(site, [make_article(site)])).decode()
     assert (
         '<link rel="alternate" type="application/rss+xml" title="Test Wire (RSS)" '
         'href="https://news.example.com/feeds/all.rss">'

@@ -1,0 +1,300 @@
+"""Every feed that exists at one moment, and what each document holds. Pure: records in,
+records out; no files, no clock, no format.
+
+A scope (the site, a category, a tag, an author, a language) exists while it has a servable
+article. Its subscription document holds the newest ``items_per_feed`` articles; its archive
+documents (RFC 5005) hold one calendar month each, in the site's zone, from the month of its
+oldest article to the current month.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from urllib.parse import quote
+
+from .model import (
+    SITE_SCOPE,
+    Article,
+    FeedKey,
+    Month,
+    Scope,
+    ScopeKind,
+    Site,
+    label_slug,
+)
+from .timeline import Timeline
+
+# The order in which feed lists (home page, OPML) show the kinds, and their headings.
+KIND_HEADINGS: dict[ScopeKind, str] = {
+    "site": "All articles",
+    "category": "Categories",
+    "lang": "Languages",
+    "author": "Authors",
+    "tag": "Tags",
+}
+_KIND_ORDER = {kind: index for index, kind in enumerate(KIND_HEADINGS)}
+
+# Names of languages in themselves, for feed titles; any other tag is shown as it is.
+LANGUAGE_NAMES = {
+    "de": "Deutsch",
+    "en": "English",
+    "es": "Español",
+    "fr": "Français",
+    "it": "Italiano",
+    "nl": "Nederlands",
+    "pl": "Polski",
+    "pt": "Português",
+    "zh": "中文",
+}
+
+# The attribution line closing an article, by primary language subtag (shared/seed).
+SOURCE_LABELS = {"de": "Quelle", "es": "Fuente", "it": "Fonte", "nl": "Bron", "pt": "Fonte"}
+DEFAULT_SOURCE_LABEL = "Source"
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeEntry:
+    """One scope that exists now: its label and its articles, newest first."""
+
+    scope: Scope
+    label: str  # the category's title, the tag or author as written, the language tag
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDocument:
+    """Everything one feed document says, before it is written in a format."""
+
+    key: FeedKey
+    title: str
+    description: str
+    page_url: str  # the HTML page the feed stands for
+    language: str  # the language of the feed as a whole
+    articles: tuple[Article, ...]  # newest first
+    updated: datetime
+    prev_archive: FeedKey | None  # the next older archive document (RFC 5005)
+    next_archive: FeedKey | None  # the next newer archive document; None for the open month
+
+    @property
+    def is_archive(self) -> bool:
+        return self.key.archive is not None
+
+    @property
+    def mixed_language(self) -> bool:
+        """Whether some item is in another language than the feed: then each item says its own."""
+        return any(a.language != self.language for a in self.articles)
+
+
+class Catalog:
+    """The scopes of one timeline and the documents they make. Built once per store version
+    and moment; documents are described on demand, months grouped on first use."""
+
+    def __init__(self, site: Site, timeline: Timeline) -> None:
+        self.site = site
+        self.timeline = timeline
+        grouped: dict[Scope, list[Article]] = {}
+        labels: dict[Scope, str] = {}
+        for article in timeline.articles:  # newest first, so every group is too
+            for scope, label in scopes_of(site, article).items():
+                grouped.setdefault(scope, []).append(article)
+                # The smallest spelling wins, so a label never depends on article order.
+                labels[scope] = min(label, labels.get(scope, label))
+        if SITE_SCOPE not in grouped:  # the site feed exists even before the first article
+            grouped[SITE_SCOPE] = []
+            labels[SITE_SCOPE] = site.title
+        self._entries = {
+            scope: ScopeEntry(scope, labels[scope], tuple(articles))
+            for scope, articles in grouped.items()
+        }
+        self._months: dict[Scope, tuple[list[Month], dict[Month, tuple[Article, ...]]]] = {}
+        self._months_lock = threading.Lock()
+
+    def entry(self, scope: Scope) -> ScopeEntry | None:
+        return self._entries.get(scope)
+
+    def entries(self) -> list[ScopeEntry]:
+        """Every scope, in list order: by kind, then by slug."""
+        return sorted(self._entries.values(), key=lambda e: (_KIND_ORDER[e.scope.kind], e.scope))
+
+    @property
+    def updated(self) -> datetime:
+        """When the newest servable article was last updated."""
+        return max((a.updated for a in self.timeline.articles), default=self.site.tag_epoch)
+
+    def document(self, key: FeedKey) -> FeedDocument | None:
+        """What the document ``key`` holds now; None when there is no such document."""
+        entry = self._entries.get(key.scope)
+        if entry is None:
+            return None
+        if key.archive is None:
+            articles = entry.articles[: self.site.items_per_feed]
+            # Everything older than the oldest item is in that item's month or before it.
+            prev = key.archived(month_of(articles[-1])) if articles else None
+            return self._document(key, entry, articles, prev, None)
+        months, by_month = self._group_by_month(entry)
+        month = key.archive
+        if not months or not months[0] <= month <= self.timeline.month:
+            return None
+        older = bisect.bisect_left(months, month) - 1
+        return self._document(
+            key,
+            entry,
+            by_month.get(month, ()),
+            key.archived(months[older]) if older >= 0 else None,
+            # Past months link their successor, empty or not, so their bytes never change
+            # when a later month gains articles.
+            key.archived(month.next()) if month < self.timeline.month else None,
+        )
+
+    def _document(
+        self,
+        key: FeedKey,
+        entry: ScopeEntry,
+        articles: Sequence[Article],
+        prev_archive: FeedKey | None,
+        next_archive: FeedKey | None,
+    ) -> FeedDocument:
+        title = feed_title(self.site, entry)
+        empty_updated = self.site.tag_epoch
+        if key.archive is not None:
+            title = f"{title}: archive {key.archive}"
+            empty_updated = key.archive.start(self.site.timezone)
+        return FeedDocument(
+            key=key,
+            title=title,
+            description=feed_description(self.site, entry),
+            page_url=page_url(self.site, entry.scope),
+            language=feed_language(self.site, entry, articles),
+            articles=tuple(articles),
+            updated=max((a.updated for a in articles), default=empty_updated),
+            prev_archive=prev_archive,
+            next_archive=next_archive,
+        )
+
+    def _group_by_month(
+        self, entry: ScopeEntry
+    ) -> tuple[list[Month], dict[Month, tuple[Article, ...]]]:
+        grouped = self._months.get(entry.scope)
+        if grouped is None:
+            with self._months_lock:
+                by_month: dict[Month, list[Article]] = {}
+                for article in entry.articles:
+                    by_month.setdefault(month_of(article), []).append(article)
+                grouped = (sorted(by_month), {m: tuple(a) for m, a in by_month.items()})
+                self._months[entry.scope] = grouped
+        return grouped
+
+
+def month_of(article: Article) -> Month:
+    """The archive month of an article: its publication month in the site's zone."""
+    return Month.of(article.published)  # published is already in the site's zone
+
+
+def scopes_of(site: Site, article: Article) -> dict[Scope, str]:
+    """Every scope an article belongs to, with the label it gives each."""
+    category = site.category(article.category)
+    scopes = {
+        SITE_SCOPE: site.title,
+        Scope("category", article.category): category.title if category else article.category,
+        Scope("lang", article.language.lower()): article.language,
+    }
+    named: tuple[tuple[ScopeKind, tuple[str, ...]], ...] = (
+        ("tag", article.tags),
+        ("author", article.authors),
+    )
+    for kind, labels in named:
+        for label in labels:
+            slug = label_slug(label)
+            if slug:  # a label with no letter or digit has no address
+                scopes.setdefault(Scope(kind, slug), label)
+    return scopes
+
+
+def feed_title(site: Site, entry: ScopeEntry) -> str:
+    kind = entry.scope.kind
+    if kind == "site":
+        return site.title
+    if kind == "category":
+        return f"{site.title}: {entry.label}"
+    if kind == "tag":
+        return f"{site.title}: articles tagged {entry.label}"
+    if kind == "author":
+        return f"{site.title}: articles by {entry.label}"
+    return f"{site.title}: articles in {language_name(entry.label)}"
+
+
+def feed_description(site: Site, entry: ScopeEntry) -> str:
+    if entry.scope.kind == "site":
+        return site.description
+    if entry.scope.kind == "category":
+        category = site.category(entry.scope.slug)
+        if category is not None:
+            return category.description
+    return f"{feed_title(site, entry)}, from {site.description}"
+
+
+def feed_language(site: Site, entry: ScopeEntry, articles: Sequence[Article]) -> str:
+    """A language feed's language; otherwise the one language all items share, if they do,
+    and else the site's."""
+    if entry.scope.kind == "lang":
+        return entry.label
+    languages = {a.language for a in articles}
+    return languages.pop() if len(languages) == 1 else site.language
+
+
+def language_name(tag: str) -> str:
+    name = LANGUAGE_NAMES.get(tag.lower())
+    return name if name is not None else tag
+
+
+def feed_url(site: Site, key: FeedKey) -> str:
+    return f"{site.base_url}/feeds/{quote(key.path)}"
+
+
+def page_url(site: Site, scope: Scope) -> str:
+    """The HTML page a feed stands for, in WordPress's URL scheme; the home page if none."""
+    if scope.kind in ("category", "tag", "author"):
+        return f"{site.base_url}/{scope.kind}/{quote(scope.slug)}/"
+    return f"{site.base_url}/"
+
+
+def opml_url(site: Site) -> str:
+    return f"{site.base_url}/feeds.opml"
+
+
+def attribution_html(article: Article) -> str:
+    """The closing "Source: ..." line, in the article's language; empty without sources."""
+    if not article.sources:
+        return ""
+    label = SOURCE_LABELS.get(article.language.split("-")[0].lower(), DEFAULT_SOURCE_LABEL)
+    return f"<p>{label}: {escape(', '.join(article.sources), quote=False)}</p>"
+
+
+def item_content_html(article: Article) -> str:
+    """The full text of an item: the body, then its attribution."""
+    return _join_html(article.content_html, attribution_html(article))
+
+
+def item_summary_html(site: Site, article: Article) -> str:
+    """The summary of an item; in a summary-only site it carries the attribution too."""
+    if site.full_content:
+        return article.summary_html
+    return _join_html(article.summary_html, attribution_html(article))
+
+
+def _join_html(*fragments: str) -> str:
+    return "\n".join(f for f in fragments if f)
+
+
+def feed_scopes(catalog: Catalog) -> Iterator[tuple[ScopeKind, list[ScopeEntry]]]:
+    """The scopes grouped by kind, in list order, for the home page and OPML."""
+    entries = catalog.entries()
+    for kind in KIND_HEADINGS:
+        group = [e for e in entries if e.scope.kind == kind]
+        if group:
+            yield kind, group

@@ -1,0 +1,73 @@
+"""JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/). Pure: a feed document in, bytes out.
+
+Ids, links, dates and texts are the same as in the RSS and Atom documents of the same feed.
+An archive document (RFC 5005 has no JSON form) is reached the JSON Feed way, by ``next_url``:
+"the URL of a feed that provides the next n items", older ones.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .catalog import FeedDocument, feed_url, item_content_html, item_summary_html
+from .model import Article, Site
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render_json_feed(site: Site, document: FeedDocument) -> bytes:
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": document.title,
+        "home_page_url": document.page_url,
+        "feed_url": feed_url(site, document.key),
+        "description": document.description,
+        "language": document.language,
+        "authors": [{"name": site.title}],
+    }
+    if document.prev_archive is not None:
+        feed["next_url"] = feed_url(site, document.prev_archive)
+    feed["items"] = [_item(site, article) for article in document.articles]
+    text = json.dumps(feed, ensure_ascii=False, indent=2) + "\n"
+    return text.encode("utf-8")
+
+
+def _item(site: Site, article: Article) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": article.guid,
+        "url": article.link,
+        "title": article.title,
+        # The spec requires content_html or content_text: a summary-only site sends the summary.
+        "content_html": (
+            item_content_html(article) if site.full_content else item_summary_html(site, article)
+        ),
+    }
+    if article.summary_text:
+        item["summary"] = article.summary_text  # plain text, as the spec asks
+    if article.image is not None:
+        item["image"] = article.image.url
+    item["date_published"] = _rfc3339(article.published)
+    item["date_modified"] = _rfc3339(article.updated)
+    if article.authors:
+        item["authors"] = [{"name": name} for name in article.authors]
+    if article.tags:
+        item["tags"] = list(article.tags)
+    item["language"] = article.language
+    image = article.image
+    if image is not None and image.type:
+        attachment: dict[str, Any] = {"url": image.url, "mime_type": image.type}
+        if image.alt:
+            attachment["title"] = image.alt
+        if image.length is not None:
+            attachment["size_in_bytes"] = image.length
+        item["attachments"] = [attachment]
+    if article.sources:
+        # An extension object (spec: keys starting with "_"), named after Dublin Core's element.
+        item["_dc"] = {"about": "http://purl.org/dc/elements/1.1/", "source": list(article.sources)}
+    return item
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat()
