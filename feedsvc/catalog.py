@@ -229,13 +229,17 @@ def feed_title(site: Site, entry: ScopeEntry) -> str:
 
 
 def feed_description(site: Site, entry: ScopeEntry) -> str:
-    if entry.scope.kind == "site":
+    kind, label = entry.scope.kind, entry.label
+    if kind == "site":
         return site.description
-    if entry.scope.kind == "category":
+    if kind == "category":
         category = site.category(entry.scope.slug)
-        if category is not None:
-            return category.description
-    return f"{feed_title(site, entry)}, from {site.description}"
+        return category.description if category else label
+    if kind == "tag":
+        return f"Every article tagged {label} at {site.title}."
+    if kind == "author":
+        return f"Every article by {label} at {site.title}."
+    return f"Every article in {language_name(label)} at {site.title}."
 
 
 def feed_language(site: Site, entry: ScopeEntry, articles: Sequence[Article]) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import feedparser
 from flask import Flask
 from lxml import etree
+from werkzeug.serving import make_server
 
 from feedsvc import create_app
 from feedsvc.model import Article, Site
@@ -211,3 +214,31 @@ def make_article(site: Site, n: int = 1, body: str = "Body *text*.", **fields: o
     }
     values.update(fields)
     return parse_article(front_matter(values) + body, path=f"{n}.md", site=site)
+
+
+class StatusLog:
+    """WSGI middleware that records each response's status code."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.codes: list[int] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        def recording(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            self.codes.append(int(status.split()[0]))
+            return start_response(status, headers, *args)
+
+        return self.app(environ, recording)
+
+
+@contextmanager
+def serving(app: Callable[..., Iterable[bytes]]) -> Iterator[str]:
+    """Serve a WSGI app on 127.0.0.1 (a free port) in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -6,35 +6,17 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from .helpers import Store, make_app
+from .helpers import StatusLog, Store, make_app, serving
 
 NEWSBOAT = shutil.which("newsboat")
 if NEWSBOAT is None and os.environ.get("CI"):
     pytest.fail("newsboat is not installed: .ci/run installs it", pytrace=False)
 pytestmark = pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed")
-
-
-class StatusLog:
-    """WSGI middleware that records each response's status code."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app = app
-        self.codes: list[int] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        def recording(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
-            self.codes.append(int(status.split()[0]))
-            return start_response(status, headers, *args)
-
-        return self.app(environ, recording)
 
 
 class Reader:
@@ -69,14 +51,8 @@ def served(store: Store, state_dir: Path) -> Iterator[tuple[str, StatusLog]]:
     store.add("a.md", id="a", title="First", published="2025-03-01 10:00")
     store.add("b.md", id="b", title="Second", published="2025-03-02 10:00")
     app = StatusLog(make_app(store, state_dir))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, app
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
