@@ -1,4 +1,4 @@
-"""feedsvc: a folder of Markdown articles published as RSS 2.0 and Atom 1.0 feeds."""
+"""feedsvc: a folder of Markdown articles published as RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds."""
 
 from __future__ import annotations
 
