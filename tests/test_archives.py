@@ -7,7 +7,7 @@ import json
 import random
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -201,3 +201,22 @@ def test_a_closed_archive_changes_only_when_one_of_its_articles_does(
     store.write(first, first.read_text().replace("Body text", "Edited body"))
     edited = etags()
     assert {m for m in months if after[m] != edited[m]} == {"2025-02"}
+
+
+def test_the_open_month_closes_when_time_passes_without_a_store_change(
+    store: Store, state_dir: Path, clock: Clock
+) -> None:
+    store.add(id="june", published="2025-06-01 10:00")
+    client = make_app(store, state_dir, clock).test_client()
+    june = fetch(client, "/feeds/all/archive/2025-06.rss", "rss")
+    assert "next-archive" not in june.links
+    assert client.get("/feeds/all/archive/2025-07.rss").status_code == 404
+    clock.now = datetime(2025, 6, 30, 21, 59, 59, tzinfo=UTC)  # still June in Berlin
+    assert "next-archive" not in fetch(client, "/feeds/all/archive/2025-06.rss", "rss").links
+    clock.now = datetime(2025, 6, 30, 22, 0, tzinfo=UTC)  # 1 July, midnight in Berlin
+    june = fetch(client, "/feeds/all/archive/2025-06.rss", "rss")
+    assert june.links["next-archive"] == "/feeds/all/archive/2025-07.rss"
+    assert june.cache_control == "public, max-age=86400"
+    july = fetch(client, "/feeds/all/archive/2025-07.rss", "rss")
+    assert july.ids == []
+    assert july.links["prev-archive"] == "/feeds/all/archive/2025-06.rss"
