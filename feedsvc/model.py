@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ class Scope:
 SITE_SCOPE = Scope("site", ALL_SCOPE)
 
 
+@functools.lru_cache(maxsize=65536)  # labels repeat across articles and every store version
 def label_slug(label: str) -> str:
     """The URL slug of a tag or author name: accents dropped, lower case, any script kept.
 

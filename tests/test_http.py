@@ -306,6 +306,12 @@ def test_two_instances_over_copies_of_one_store_serve_identical_bytes(
         "/feeds/all.atom",
         "/feeds/energy.rss",
         "/feeds/culture.atom",
+        "/feeds/all.json",
+        "/feeds/tag/x.rss",
+        "/feeds/lang/en.json",
+        "/feeds/all/archive/2025-03.atom",
+        "/feeds/energy/archive/2025-04.json",
+        "/feeds.opml",
         "/",
     ]:
         for encoding in ("identity", "gzip"):
