@@ -1,28 +1,22 @@
-"""Feed documents in, feed bytes out. Pure: no files, no clock. The only module that imports
-feedgen; JSON Feed is written by ``jsonfeed``.
+"""Feed documents in, feed bytes out: RSS 2.0 and Atom 1.0 (JSON Feed is in ``jsonfeed``).
+Pure: no files, no clock, no locale, no lock.
 
-feedgen 1.0.0 quirks handled here, each with a test in tests/test_render.py:
-- feed and entry dates default to now(): every date is set from the articles;
-- entries are prepended unless ``order="append"``;
-- the RSS channel <link> is whichever feed link was added last, so the page link goes last;
-- Atom entry links lose rel/type/length: the entry extension writes them itself;
-- RSS channels get only the self link: the feed extension writes the archive links (RFC 5005);
-- XML-invalid characters raise ValueError: the loader already removed them (sanitize.xml_safe);
-- dates are formatted by switching the process-wide locale: renders are serialized by a lock.
+The documents are written as text by the small writer below rather than through an XML library:
+a 50-item feed is mostly five hundred kilobytes of escaped HTML, and building a tree first cost
+more than the rest of the render (bench/render.py). Well-formedness rests on two rules, both
+tested on every feed the tests read (strict lxml, tests/conformance.py):
+- every text and attribute value goes through ``_text`` or ``_attr``;
+- every string in an Article or Site is XML-safe (the loader and settings apply
+  ``sanitize.xml_safe``), so no character XML forbids can reach the output.
 """
 
 from __future__ import annotations
 
-import threading
-from urllib.parse import quote
-
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.feed import FeedGenerator
-from lxml import etree
+from email.utils import format_datetime
 
 from .catalog import FeedDocument, feed_url, item_content_html, item_summary_html
 from .jsonfeed import render_json_feed
-from .model import Article, FeedFormat, Image, Site
+from .model import Article, FeedFormat, FeedKey, Image, Site
 
 CONTENT_TYPES: dict[FeedFormat, str] = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -31,12 +25,13 @@ CONTENT_TYPES: dict[FeedFormat, str] = {
     "json": "application/feed+json",
 }
 ATOM_NS = "http://www.w3.org/2005/Atom"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-# feedgen.util.formatRFC2822 calls locale.setlocale(LC_ALL), which is process-wide.
-_FEEDGEN_LOCK = threading.Lock()
+RSS_DOCS = "https://www.rssboard.org/rss-specification"
+GENERATOR = "feedsvc"
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 
 
 def media_type(fmt: FeedFormat) -> str:
@@ -48,148 +43,212 @@ def render_feed(site: Site, document: FeedDocument) -> bytes:
     """The bytes of one feed document in its key's format."""
     if document.key.format == "json":
         return render_json_feed(site, document)
-    fg = FeedGenerator()
-    fg.load_extension("dc", atom=False, rss=True)
-    fg.register_extension("feedsvc", _FeedExtension, _EntryExtension, atom=True, rss=True)
-    fg.feedsvc.site = site
-    fg.feedsvc.document = document
+    lines: list[str] = [_DECLARATION]
+    if document.key.format == "rss":
+        _write_rss(lines, site, document)
+    else:
+        _write_atom(lines, site, document)
+    return "".join(lines).encode("utf-8")
+
+
+def feed_id(site: Site, key: FeedKey) -> str:
+    """The Atom id of a feed; its archive documents share it (RFC 5005: one logical feed).
+    "/" never occurs in an article id, so it cannot collide with a GUID."""
+    return site.tag_uri(f"/feeds/{key.scope.path}")
+
+
+def _text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: str) -> str:
+    # Attribute values also escape quotes, and white space that parsers would normalize away.
+    return (
+        _text(value)
+        .replace('"', "&quot;")
+        .replace("\t", "&#9;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+    )
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    return "".join(f' {name}="{_attr(value)}"' for name, value in attributes.items())
+
+
+def _element(lines: list[str], indent: str, tag: str, text: str, **attributes: str) -> None:
+    lines.append(f"{indent}<{tag}{_attributes(attributes)}>{_text(text)}</{tag}>\n")
+
+
+def _empty(lines: list[str], indent: str, tag: str, attributes: dict[str, str]) -> None:
+    lines.append(f"{indent}<{tag}{_attributes(attributes)}/>\n")
+
+
+def _namespaces(document: FeedDocument, declared: dict[str, str]) -> str:
+    """Namespace declarations for the root: the fixed ones, and Media RSS and RFC 5005's only
+    when the document uses them."""
+    namespaces = dict(declared)
+    if any(a.image is not None for a in document.articles):
+        namespaces["media"] = MEDIA_NS
+    if document.is_archive:
+        namespaces["fh"] = HISTORY_NS
+    return "".join(f' xmlns:{prefix}="{uri}"' for prefix, uri in namespaces.items())
+
+
+def _history_links(site: Site, document: FeedDocument) -> list[dict[str, str]]:
+    """RFC 5005 links: prev-archive, next-archive, and current for an archive document."""
+    links = {"prev-archive": document.prev_archive, "next-archive": document.next_archive}
+    if document.is_archive:
+        links["current"] = document.key.subscription
+    return [
+        {"rel": rel, "type": media_type(key.format), "href": feed_url(site, key)}
+        for rel, key in links.items()
+        if key is not None
+    ]
+
+
+def _media(lines: list[str], indent: str, image: Image) -> None:
+    """Media RSS directly in the item, never in media:group: readers miss it there."""
+    attributes = {"url": image.url, "medium": "image"}
+    if image.type:
+        attributes["type"] = image.type
+    if image.length is not None:
+        attributes["fileSize"] = str(image.length)
+    if image.alt:
+        lines.append(f"{indent}<media:content{_attributes(attributes)}>\n")
+        _element(lines, indent + "  ", "media:description", image.alt, type="plain")
+        lines.append(f"{indent}</media:content>\n")
+    else:
+        _empty(lines, indent, "media:content", attributes)
+    _empty(lines, indent, "media:thumbnail", {"url": image.url})
+
+
+def _write_rss(lines: list[str], site: Site, document: FeedDocument) -> None:
     key = document.key
-    # One id for a feed and its archive documents: RFC 5005 makes them one logical feed.
-    fg.id(site.tag_uri(f"/feeds/{quote(key.scope.path)}"))  # "/" never occurs in an article id
-    fg.title(document.title)
-    fg.description(document.description)
-    fg.link(href=feed_url(site, key), rel="self", type=media_type(key.format))
-    # Added last on purpose: feedgen makes the last link the RSS channel <link>.
-    fg.link(href=document.page_url, rel="alternate", type="text/html")
-    fg.language(document.language)
-    fg.author({"name": site.title})
-    fg.generator("feedsvc")
-    fg.updated(document.updated)
-    fg.lastBuildDate(document.updated)
+    namespaces = _namespaces(document, {"atom": ATOM_NS, "content": CONTENT_NS, "dc": DC_NS})
+    lines.append(f'<rss{namespaces} version="2.0">\n  <channel>\n')
+    indent = "    "
+    _element(lines, indent, "title", document.title)
+    _element(lines, indent, "link", document.page_url)
+    _element(lines, indent, "description", document.description)
+    self_link = {"href": feed_url(site, key), "rel": "self", "type": media_type(key.format)}
+    _empty(lines, indent, "atom:link", self_link)
+    _element(lines, indent, "docs", RSS_DOCS)
+    _element(lines, indent, "generator", GENERATOR)
+    _element(lines, indent, "language", document.language)
+    _element(lines, indent, "lastBuildDate", format_datetime(document.updated))
+    for link in _history_links(site, document):
+        _empty(lines, indent, "atom:link", link)  # RFC 5005 appendix B
+    if document.is_archive:
+        _empty(lines, indent, "fh:archive", {})
     for article in document.articles:
-        _add_entry(fg, site, document, article)
-    with _FEEDGEN_LOCK:
-        if key.format == "rss":
-            rss: bytes = fg.rss_str(pretty=True, encoding="UTF-8")
-            return rss
-        atom: bytes = fg.atom_str(pretty=True, encoding="UTF-8")
-        return atom
+        _write_rss_item(lines, site, document, article)
+    lines.append("  </channel>\n</rss>\n")
 
 
-def _add_entry(fg: FeedGenerator, site: Site, document: FeedDocument, article: Article) -> None:
-    entry = fg.add_entry(order="append")  # feedgen prepends by default
-    entry.feedsvc.article = article
-    entry.feedsvc.document = document
-    entry.id(article.guid)
-    entry.guid(article.guid, permalink=False)
-    entry.title(article.title)
-    entry.link(href=article.link, rel="alternate")
-    entry.published(article.published)
-    entry.updated(article.updated)
+def _write_rss_item(lines: list[str], site: Site, document: FeedDocument, article: Article) -> None:
+    indent = "      "
+    lines.append("    <item>\n")
+    _element(lines, indent, "title", article.title)
+    _element(lines, indent, "link", article.link)
     summary = item_summary_html(site, article)
     if summary:
-        entry.summary(summary, type="html")
+        _element(lines, indent, "description", summary)
     if site.full_content:
-        # Escaped, never CDATA: "]]>" in an article is fine.
-        entry.content(item_content_html(article), type="html")
-    category = site.category(article.category)
-    entry.category(
-        term=article.category,
-        label=category.title if category else article.category,
-        scheme=f"{site.base_url}/category/",
-    )
+        # HTML as escaped text, never CDATA: "]]>" in an article is fine.
+        _element(lines, indent, "content:encoded", item_content_html(article))
+    _element(lines, indent, "guid", article.guid, isPermaLink="false")
+    _element(lines, indent, "category", _category_label(site, article), domain=_scheme(site))
     for tag in article.tags:
-        entry.category(term=tag)
-    if article.authors:
-        entry.author([{"name": name} for name in article.authors])
-        entry.dc.dc_creator(list(article.authors))
+        _element(lines, indent, "category", tag)
     image = article.image
     if image is not None and image.type and image.length is not None:
         # RSS 2.0 requires url, length and type; without them the image is Media RSS only.
-        entry.enclosure(url=image.url, length=str(image.length), type=image.type)
+        enclosure = {"url": image.url, "length": str(image.length), "type": image.type}
+        _empty(lines, indent, "enclosure", enclosure)
+    _element(lines, indent, "pubDate", format_datetime(article.published))
+    for author in article.authors:
+        _element(lines, indent, "dc:creator", author)
+    if document.mixed_language:
+        _element(lines, indent, "dc:language", article.language)
+    for source in article.sources:
+        _element(lines, indent, "dc:source", source)
+    if image is not None:
+        _media(lines, indent, image)
+    lines.append("    </item>\n")
 
 
-class _FeedExtension(BaseExtension):  # type: ignore[misc]
-    """Writes the channel parts feedgen cannot: RFC 5005 archive links, fh:archive."""
-
-    site: Site
-    document: FeedDocument
-
-    def extend_ns(self) -> dict[str, str]:
-        namespaces = {"dc": DC_NS}
-        if any(a.image is not None for a in self.document.articles):
-            namespaces["media"] = MEDIA_NS
-        if self.document.is_archive:
-            namespaces["fh"] = HISTORY_NS
-        return namespaces
-
-    def extend_rss(self, feed: etree._Element) -> etree._Element:
-        self._add_history(feed[0], f"{{{ATOM_NS}}}link")  # RFC 5005 appendix B
-        return feed
-
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        self._add_history(feed, "link")  # feedgen writes Atom in the default namespace
-        return feed
-
-    def _add_history(self, parent: etree._Element, link_tag: str) -> None:
-        document = self.document
-        links = {"prev-archive": document.prev_archive, "next-archive": document.next_archive}
-        if document.is_archive:
-            links["current"] = document.key.subscription
-        for rel, key in links.items():
-            if key is not None:
-                href = feed_url(self.site, key)
-                etree.SubElement(parent, link_tag, rel=rel, type=media_type(key.format), href=href)
-        if document.is_archive:
-            etree.SubElement(parent, f"{{{HISTORY_NS}}}archive")
+def _write_atom(lines: list[str], site: Site, document: FeedDocument) -> None:
+    key = document.key
+    namespaces = _namespaces(document, {"dc": DC_NS})
+    language = _attr(document.language)
+    lines.append(f'<feed xmlns="{ATOM_NS}"{namespaces} xml:lang="{language}">\n')
+    indent = "  "
+    _element(lines, indent, "id", feed_id(site, key))
+    _element(lines, indent, "title", document.title)
+    _element(lines, indent, "updated", document.updated.isoformat())
+    lines.append(f"{indent}<author>\n")
+    _element(lines, indent + "  ", "name", site.title)
+    lines.append(f"{indent}</author>\n")
+    self_link = {"href": feed_url(site, key), "rel": "self", "type": media_type(key.format)}
+    _empty(lines, indent, "link", self_link)
+    page_link = {"href": document.page_url, "rel": "alternate", "type": "text/html"}
+    _empty(lines, indent, "link", page_link)
+    _element(lines, indent, "generator", GENERATOR)
+    _element(lines, indent, "subtitle", document.description)
+    for link in _history_links(site, document):
+        _empty(lines, indent, "link", link)
+    if document.is_archive:
+        _empty(lines, indent, "fh:archive", {})
+    for article in document.articles:
+        _write_atom_entry(lines, site, document, article)
+    lines.append("</feed>\n")
 
 
-class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """Writes what feedgen gets wrong or lacks in entries: Atom links, languages, dc:source,
-    Media RSS."""
+def _write_atom_entry(
+    lines: list[str], site: Site, document: FeedDocument, article: Article
+) -> None:
+    indent = "    "
+    language = f' xml:lang="{_attr(article.language)}"' if document.mixed_language else ""
+    lines.append(f"  <entry{language}>\n")
+    _element(lines, indent, "id", article.guid)
+    _element(lines, indent, "title", article.title)
+    _element(lines, indent, "updated", article.updated.isoformat())
+    _element(lines, indent, "published", article.published.isoformat())
+    for author in article.authors:
+        lines.append(f"{indent}<author>\n")
+        _element(lines, indent + "  ", "name", author)
+        lines.append(f"{indent}</author>\n")
+    _empty(lines, indent, "link", {"rel": "alternate", "type": "text/html", "href": article.link})
+    image = article.image
+    if image is not None:
+        enclosure = {"rel": "enclosure", "href": image.url}
+        if image.type:
+            enclosure["type"] = image.type
+        if image.length is not None:
+            enclosure["length"] = str(image.length)
+        _empty(lines, indent, "link", enclosure)
+    summary = item_summary_html(site, article)
+    if summary:
+        _element(lines, indent, "summary", summary, type="html")
+    if site.full_content:
+        _element(lines, indent, "content", item_content_html(article), type="html")
+    category = {"term": article.category, "label": _category_label(site, article)}
+    category["scheme"] = _scheme(site)
+    _empty(lines, indent, "category", category)
+    for tag in article.tags:
+        _empty(lines, indent, "category", {"term": tag})
+    for source in article.sources:
+        _element(lines, indent, "dc:source", source)
+    if image is not None:
+        _media(lines, indent, image)
+    lines.append("  </entry>\n")
 
-    article: Article
-    document: FeedDocument
 
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        if self.document.mixed_language:
-            etree.SubElement(item, f"{{{DC_NS}}}language").text = self.article.language
-        self._add_common(item)
-        return item
-
-    def extend_atom(self, entry: etree._Element) -> etree._Element:
-        # feedgen drops rel/type/length of entry links (and would turn an enclosure into a
-        # second alternate link): replace them with complete ones.
-        for link in entry.findall("link"):
-            entry.remove(link)
-        etree.SubElement(entry, "link", rel="alternate", type="text/html", href=self.article.link)
-        image = self.article.image
-        if image is not None:
-            enclosure = etree.SubElement(entry, "link", rel="enclosure", href=image.url)
-            if image.type:
-                enclosure.set("type", image.type)
-            if image.length is not None:
-                enclosure.set("length", str(image.length))
-        if self.document.mixed_language:
-            entry.set(_XML_LANG, self.article.language)
-        self._add_common(entry)
-        return entry
-
-    def _add_common(self, element: etree._Element) -> None:
-        for source in self.article.sources:
-            etree.SubElement(element, f"{{{DC_NS}}}source").text = source
-        if self.article.image is not None:
-            _add_media(element, self.article.image)
+def _category_label(site: Site, article: Article) -> str:
+    category = site.category(article.category)
+    return category.title if category else article.category
 
 
-def _add_media(parent: etree._Element, image: Image) -> None:
-    """Media RSS directly under the item, never in media:group: readers miss it there."""
-    content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", url=image.url, medium="image")
-    if image.type:
-        content.set("type", image.type)
-    if image.length is not None:
-        content.set("fileSize", str(image.length))
-    if image.alt:
-        description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
-        description.text = image.alt
-    etree.SubElement(parent, f"{{{MEDIA_NS}}}thumbnail", url=image.url)
+def _scheme(site: Site) -> str:
+    return f"{site.base_url}/category/"

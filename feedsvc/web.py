@@ -1,6 +1,6 @@
 """The HTTP edge: routes, WordPress aliases, headers, conditional GET (Werkzeug), errors.
 
-It never parses YAML or touches feedgen: it asks the FeedService for rendered bytes.
+It never parses YAML or writes a feed format: it asks the FeedService for rendered bytes.
 """
 
 from __future__ import annotations
