@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url
+from .fastpath import FastPath
 from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
 from .service import FeedService, RenderedDocument
 
@@ -158,6 +159,8 @@ def register(app: Flask, svc: FeedService) -> None:
     app.url_map.merge_slashes = False
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _plain_error)
+    # Cached feeds are answered before Flask; the routes above handle everything else.
+    app.wsgi_app = FastPath(app.wsgi_app, svc)  # type: ignore[method-assign]
 
     @app.after_request
     def no_sniffing(response: Response) -> BaseResponse:

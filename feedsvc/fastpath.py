@@ -1,0 +1,103 @@
+"""The fast path: GET and HEAD of an existing feed document, answered before Flask.
+
+Aggregators poll the same few URLs all day, and almost every answer is a cached body or a 304.
+Flask's request and response objects, routing and hooks cost several times what looking up the
+bytes and comparing validators costs (bench/serve.py), so this WSGI middleware answers those
+requests itself, with exactly the headers and semantics of the Flask route in web.py (the tests
+compare the two on every kind of request). Everything else (other methods, other paths, names
+that match no document) goes on to Flask untouched.
+
+Conditional requests use Werkzeug's own ``is_resource_modified`` on the WSGI environ, so
+If-None-Match, If-Modified-Since and their precedence are decided as in the Flask route.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.http import http_date, is_resource_modified, parse_accept_header
+
+from .model import FeedKey, parse_feed_path
+from .service import FeedService, RenderedDocument
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_FEEDS_PREFIX = "/feeds/"
+_ACCEPT_CACHE_SIZE = 512
+
+
+class FastPath:
+    """WSGI middleware serving cached feed documents; ``app`` handles everything else."""
+
+    def __init__(self, app: WSGIApp, service: FeedService) -> None:
+        self.app = app
+        self.service = service
+        self._gzip_accepted: dict[str, bool] = {}
+        self._date_second = -1
+        self._date = ""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        path = environ.get("PATH_INFO", "")
+        if (method != "GET" and method != "HEAD") or not path.startswith(_FEEDS_PREFIX):
+            return self.app(environ, start_response)
+        key = parse_feed_path(_decode_path(path[len(_FEEDS_PREFIX) :]))
+        rendered = None if key is None else self.service.feed(key)
+        if key is None or rendered is None:
+            return self.app(environ, start_response)  # Flask answers the 404
+        return self._respond(environ, start_response, key, rendered, method == "HEAD")
+
+    def _respond(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        key: FeedKey,
+        rendered: RenderedDocument,
+        head: bool,
+    ) -> Iterable[bytes]:
+        gzipped = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        etag = rendered.gzip_etag if gzipped else rendered.etag
+        common = [
+            ("ETag", f'"{etag}"'),
+            ("Vary", "Accept-Encoding"),
+            ("Cache-Control", f"public, max-age={self.service.max_age(key)}"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Date", self._now()),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        if not is_resource_modified(environ, etag=etag, last_modified=rendered.last_modified):
+            # RFC 9110 15.4.5: a 304 carries the validators and caching fields, no content ones.
+            start_response("304 NOT MODIFIED", common)
+            return []
+        body = rendered.gzip_body if gzipped else rendered.body
+        headers = [("Content-Type", rendered.content_type), ("Content-Length", str(len(body)))]
+        if gzipped:
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(common[0])
+        headers.append(("Last-Modified", http_date(rendered.last_modified)))
+        headers.extend(common[1:])
+        start_response("200 OK", headers)
+        return [] if head else [body]
+
+    def _accepts_gzip(self, header: str) -> bool:
+        # Few distinct Accept-Encoding values exist; parse each once.
+        accepted = self._gzip_accepted.get(header)
+        if accepted is None:
+            accepted = parse_accept_header(header)["gzip"] > 0
+            if len(self._gzip_accepted) < _ACCEPT_CACHE_SIZE:
+                self._gzip_accepted[header] = accepted
+        return accepted
+
+    def _now(self) -> str:
+        second = int(time.time())
+        if second != self._date_second:
+            self._date, self._date_second = http_date(second), second
+        return self._date
+
+
+def _decode_path(path: str) -> str:
+    """PEP 3333 hands the path over as latin-1; it is UTF-8, as Werkzeug decodes it."""
+    if path.isascii():
+        return path
+    return path.encode("latin-1").decode("utf-8", "replace")
