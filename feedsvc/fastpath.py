@@ -15,16 +15,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 
 from .model import FeedKey, parse_feed_path
 from .service import FeedService, RenderedDocument
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _FEEDS_PREFIX = "/feeds/"
-_ACCEPT_CACHE_SIZE = 512
+# Bounds of the small lookup tables below; when one is full it starts afresh.
+_TABLE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One representation of one rendered document, with its fixed headers formatted once."""
+
+    rendered: RenderedDocument
+    etag: str  # quoted
+    body: bytes
+    content_headers: list[tuple[str, str]]  # Content-Type, -Length, -Encoding, ETag, Last-Modified
 
 
 class FastPath:
@@ -33,7 +47,9 @@ class FastPath:
     def __init__(self, app: WSGIApp, service: FeedService) -> None:
         self.app = app
         self.service = service
+        self._keys: dict[str, FeedKey | None] = {}
         self._gzip_accepted: dict[str, bool] = {}
+        self._prepared: dict[tuple[FeedKey, bool], _Prepared] = {}
         self._date_second = -1
         self._date = ""
 
@@ -42,51 +58,56 @@ class FastPath:
         path = environ.get("PATH_INFO", "")
         if (method != "GET" and method != "HEAD") or not path.startswith(_FEEDS_PREFIX):
             return self.app(environ, start_response)
-        key = parse_feed_path(_decode_path(path[len(_FEEDS_PREFIX) :]))
+        key = self._key(path)
         rendered = None if key is None else self.service.feed(key)
         if key is None or rendered is None:
             return self.app(environ, start_response)  # Flask answers the 404
-        return self._respond(environ, start_response, key, rendered, method == "HEAD")
-
-    def _respond(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        key: FeedKey,
-        rendered: RenderedDocument,
-        head: bool,
-    ) -> Iterable[bytes]:
         gzipped = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        etag = rendered.gzip_etag if gzipped else rendered.etag
+        prepared = self._prepared.get((key, gzipped))
+        if prepared is None or prepared.rendered is not rendered:
+            prepared = _prepare(rendered, gzipped)
+            _remember(self._prepared, (key, gzipped), prepared)
         common = [
-            ("ETag", f'"{etag}"'),
+            ("ETag", prepared.etag),
             ("Vary", "Accept-Encoding"),
             ("Cache-Control", f"public, max-age={self.service.max_age(key)}"),
             ("Access-Control-Allow-Origin", "*"),
             ("Date", self._now()),
             ("X-Content-Type-Options", "nosniff"),
         ]
-        if not is_resource_modified(environ, etag=etag, last_modified=rendered.last_modified):
+        if not self._modified(environ, prepared):
             # RFC 9110 15.4.5: a 304 carries the validators and caching fields, no content ones.
             start_response("304 NOT MODIFIED", common)
             return []
-        body = rendered.gzip_body if gzipped else rendered.body
-        headers = [("Content-Type", rendered.content_type), ("Content-Length", str(len(body)))]
-        if gzipped:
-            headers.append(("Content-Encoding", "gzip"))
-        headers.append(common[0])
-        headers.append(("Last-Modified", http_date(rendered.last_modified)))
-        headers.extend(common[1:])
-        start_response("200 OK", headers)
-        return [] if head else [body]
+        start_response("200 OK", prepared.content_headers + common[1:])
+        return [] if method == "HEAD" else [prepared.body]
+
+    def _key(self, path: str) -> FeedKey | None:
+        try:
+            return self._keys[path]
+        except KeyError:
+            key = parse_feed_path(_decode_path(path[len(_FEEDS_PREFIX) :]))
+            _remember(self._keys, path, key)
+            return key
+
+    @staticmethod
+    def _modified(environ: dict[str, Any], prepared: _Prepared) -> bool:
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match == prepared.etag:
+            return False  # the usual revalidation, decided without parsing
+        if if_none_match is None and "HTTP_IF_MODIFIED_SINCE" not in environ:
+            return True
+        etag = prepared.etag[1:-1]
+        return is_resource_modified(
+            environ, etag=etag, last_modified=prepared.rendered.last_modified
+        )
 
     def _accepts_gzip(self, header: str) -> bool:
         # Few distinct Accept-Encoding values exist; parse each once.
         accepted = self._gzip_accepted.get(header)
         if accepted is None:
             accepted = parse_accept_header(header)["gzip"] > 0
-            if len(self._gzip_accepted) < _ACCEPT_CACHE_SIZE:
-                self._gzip_accepted[header] = accepted
+            _remember(self._gzip_accepted, header, accepted)
         return accepted
 
     def _now(self) -> str:
@@ -94,6 +115,23 @@ class FastPath:
         if second != self._date_second:
             self._date, self._date_second = http_date(second), second
         return self._date
+
+
+def _prepare(rendered: RenderedDocument, gzipped: bool) -> _Prepared:
+    body = rendered.gzip_body if gzipped else rendered.body
+    etag = f'"{rendered.gzip_etag if gzipped else rendered.etag}"'
+    headers = [("Content-Type", rendered.content_type), ("Content-Length", str(len(body)))]
+    if gzipped:
+        headers.append(("Content-Encoding", "gzip"))
+    headers.append(("ETag", etag))
+    headers.append(("Last-Modified", http_date(rendered.last_modified)))
+    return _Prepared(rendered, etag, body, headers)
+
+
+def _remember(table: dict[_K, _V], key: _K, value: _V) -> None:
+    if len(table) >= _TABLE_SIZE:
+        table.clear()  # odd paths or headers by the thousand: start again rather than grow
+    table[key] = value
 
 
 def _decode_path(path: str) -> str:

@@ -1,0 +1,230 @@
+"""Table 3: serving one cached feed under load, with wrk on 127.0.0.1, against references
+measured in the same run.
+
+    python -m bench.serve [--store DIR] [--seconds 5] [--rounds 3] [--connections 64]
+
+Targets, each on its own port:
+- nginx serving the same bytes as static files (``all.rss`` and ``all.rss.gz`` with
+  gzip_static): the machine's floor;
+- a bare WSGI callable returning the same bytes (bench/bare_wsgi.py) under the README's
+  production command (gunicorn with deploy/gunicorn.conf.py): the framework floor;
+- feedsvc under the README's production command;
+- the same two under granian (2 workers), the other server considered.
+Scenarios: a 200 without compression, a 200 with gzip, and a conditional GET answering 304.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .common import summarize, table
+
+ROOT = Path(__file__).resolve().parent.parent
+FEED = "/feeds/all.rss"
+SCENARIOS = ("200 identity", "200 gzip", "304")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], url: str, cwd: Path) -> Iterator[None]:
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until_up(url, process)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def fetch(url: str, headers: dict[str, str]) -> tuple[bytes, str]:
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read(), response.headers["ETag"]
+
+
+def wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> float:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Socket errors: .*|Non-2xx or 3xx responses: \d+", output)
+    if errors:
+        raise RuntimeError(f"wrk against {url}: {errors.group(0)}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert match, output
+    return float(match.group(1))
+
+
+NGINX_CONF = """\
+worker_processes auto;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/client;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    sendfile on;
+    keepalive_requests 100000;
+    types {{ application/rss+xml rss; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {tmp}/static;
+        location /feeds/ {{
+            gzip_static on;
+            add_header Vary Accept-Encoding;
+            add_header Cache-Control "public, max-age=300";
+        }}
+    }}
+}}
+"""
+
+
+def measure(
+    url: str, scenario: str, etags: dict[str, str], args: argparse.Namespace
+) -> list[float]:
+    headers = {"Accept-Encoding": "gzip"} if scenario == "200 gzip" else {}
+    if scenario == "304":
+        headers = {"If-None-Match": etags[url]}
+    return [wrk(url, headers, args.seconds, args.connections) for _ in range(args.rounds)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, help="a store (default: 1,000 generated articles)")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    python = sys.executable
+    bin_dir = Path(python).parent
+    with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        tmp.chmod(0o755)  # nginx's workers run as another user
+        store = args.store
+        if store is None:
+            store = tmp / "store"
+            subprocess.run([python, str(ROOT / "bench/make_store.py"), "1000", str(store)],
+                           check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        # No access logs anywhere: nginx in front logs in production (see README).
+        base_env = {**os.environ, "FEEDSVC_ARTICLES_DIR": str(store), "FEEDSVC_WORKERS": "2",
+                    "FEEDSVC_ACCESS_LOG": "off"}  # fmt: skip
+        urls: dict[str, str] = {}
+        results: dict[tuple[str, str], list[float]] = {}
+        etags: dict[str, str] = {}
+
+        def run_all(name: str, url: str) -> None:
+            urls[name] = url
+            etags[url] = fetch(url, {})[1]
+            for scenario in SCENARIOS:
+                results[(name, scenario)] = measure(url, scenario, etags, args)
+
+        # feedsvc first, to get the bytes the references serve.
+        port = free_port()
+        env = {**base_env, "FEEDSVC_BIND": f"127.0.0.1:{port}",
+               "FEEDSVC_STATE_DIR": str(tmp / "state")}  # fmt: skip
+        gunicorn = [str(bin_dir / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]
+        with running([*gunicorn, "wsgi:app"], env, f"http://127.0.0.1:{port}{FEED}", ROOT):
+            body, etag = fetch(f"http://127.0.0.1:{port}{FEED}", {})
+            gzip_body, _ = fetch(f"http://127.0.0.1:{port}{FEED}", {"Accept-Encoding": "gzip"})
+            run_all("feedsvc (gunicorn)", f"http://127.0.0.1:{port}{FEED}")
+        static = tmp / "static/feeds"
+        static.mkdir(parents=True)
+        (static / "all.rss").write_bytes(body)
+        (static / "all.rss.gz").write_bytes(gzip_body)
+        bare_env = {**base_env, "BENCH_BODY": str(static / "all.rss"),
+                    "BENCH_ETAG": etag.strip('"')}  # fmt: skip
+
+        port = free_port()
+        conf = tmp / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
+        nginx = ["nginx", "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"]
+        with running(nginx, dict(os.environ), f"http://127.0.0.1:{port}{FEED}", ROOT):
+            run_all("nginx static", f"http://127.0.0.1:{port}{FEED}")
+
+        port = free_port()
+        env = {**bare_env, "FEEDSVC_BIND": f"127.0.0.1:{port}"}
+        with running([*gunicorn, "bench.bare_wsgi:app"], env,
+                     f"http://127.0.0.1:{port}{FEED}", ROOT):  # fmt: skip
+            run_all("bare WSGI (gunicorn)", f"http://127.0.0.1:{port}{FEED}")
+
+        granian = [str(bin_dir / "granian"), "--interface", "wsgi", "--workers", "2",
+                   "--runtime-threads", "2", "--host", "127.0.0.1"]  # fmt: skip
+        for name, module, env in (
+            ("feedsvc (granian)", "wsgi:app",
+             {**base_env, "FEEDSVC_STATE_DIR": str(tmp / "state")}),
+            ("bare WSGI (granian)", "bench.bare_wsgi:app", bare_env),
+        ):  # fmt: skip
+            port = free_port()
+            with running([*granian, "--port", str(port), module], env,
+                         f"http://127.0.0.1:{port}{FEED}", ROOT):  # fmt: skip
+                run_all(name, f"http://127.0.0.1:{port}{FEED}")
+
+    columns = ["nginx static", "bare WSGI (gunicorn)", "feedsvc (gunicorn)",
+               "bare WSGI (granian)", "feedsvc (granian)"]  # fmt: skip
+    rows = []
+    for scenario in SCENARIOS:
+        floor = summarize(results[("nginx static", scenario)]).median
+        row = [scenario]
+        for column in columns:
+            timing = summarize(results[(column, scenario)])
+            cell = f"{timing.median:,.0f} ({timing.low:,.0f}-{timing.high:,.0f})"
+            if column != "nginx static":
+                cell += f", {timing.median / floor:.2f}"
+            row.append(cell)
+        rows.append(row)
+    print(
+        table(
+            f"Requests/s for {FEED} ({len(body):,} bytes; gzip {len(gzip_body):,}), wrk -t2 "
+            f"-c{args.connections}, {args.rounds} runs of {args.seconds} s, no access logs: "
+            "median (min-max), ratio to nginx",
+            ["scenario", *columns],
+            rows,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
