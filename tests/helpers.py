@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import feedparser
+import pytest
 from flask import Flask
 from lxml import etree
 from werkzeug.serving import make_server
@@ -242,3 +250,132 @@ def serving(app: Callable[..., Iterable[bytes]]) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+# The README's production command, started for real (tests/test_production.py, test_nginx.py).
+
+REPO = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # Redirects point at base_url, which is not this machine: never follow them.
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    assert url.startswith("http://127.0.0.1:")
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with _opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, dict(error.headers), error.read()
+
+
+def start_gunicorn(
+    store_root: Path,
+    home: Path,
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: IO[bytes] | int = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """``gunicorn -c deploy/gunicorn.conf.py wsgi:app`` from the repository root, serving
+    ``store_root`` on 127.0.0.1:``port`` with its state folder in ``home``; ``env`` adds or
+    overrides FEEDSVC_* variables. The access log goes to ``stdout``, errors to a pipe."""
+    return subprocess.Popen(
+        [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "HOME": str(home),  # gunicorn keeps a control socket under ~/.gunicorn
+            "FEEDSVC_ARTICLES_DIR": str(store_root),
+            "FEEDSVC_STATE_DIR": str(home / "state"),
+            "FEEDSVC_BIND": f"127.0.0.1:{port}",
+            "FEEDSVC_WORKERS": "2",
+            "FEEDSVC_RESCAN_INTERVAL": "0.2",
+            **(env or {}),
+        },
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+    )
+
+
+# gunicorn's default access log format: ... "GET /feeds/all.rss HTTP/1.1" 200 ...
+_ACCESS_LINE = re.compile(r'"[A-Z]+ (?P<target>\S+) HTTP/[0-9.]+" (?P<status>[0-9]{3}) ')
+
+
+@dataclass
+class Gunicorn:
+    """A running production server and the file its access log is written to."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    access_log: Path
+
+    def statuses(self, target: str, at_least: int = 0) -> list[int]:
+        """The status of every request for ``target`` (path and query) so far, in order.
+        gunicorn logs a request just after answering it: wait (10 s at most) until the log
+        holds ``at_least`` of them."""
+        deadline = time.monotonic() + 10
+        while True:
+            lines = self.access_log.read_text("utf-8").splitlines()
+            found = (_ACCESS_LINE.search(line) for line in lines)
+            codes = [int(m["status"]) for m in found if m is not None and m["target"] == target]
+            if len(codes) >= at_least or time.monotonic() > deadline:
+                return codes
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=30)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+
+@contextmanager
+def production_server(
+    store_root: Path, home: Path, env: Mapping[str, str] | None = None
+) -> Iterator[Gunicorn]:
+    """The README's production command on a free port, ready to answer; always stopped."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    access_log = home / "access.log"
+    with access_log.open("wb") as log:
+        process = start_gunicorn(store_root, home, port, env=env, stdout=log)
+    server = Gunicorn(process, f"http://127.0.0.1:{port}", access_log)
+    try:
+        wait_until_listening(port, process, "gunicorn")
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until_listening(port: int, process: subprocess.Popen[bytes], name: str) -> None:
+    """Wait (30 s at most) until something accepts connections on 127.0.0.1:``port``; fail
+    with the process's error output if it exits first."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                errors = process.stderr.read() if process.stderr else b""
+                pytest.fail(f"{name} exited: {errors.decode(errors='replace')}")
+            assert time.monotonic() < deadline, f"{name} did not start within 30 s"
+            time.sleep(0.05)
