@@ -355,6 +355,9 @@ def production_server(
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     access_log = home / "access.log"
+    # The tests read what reached feedsvc in its access log: keep it on whatever the caller's
+    # environment says.
+    env = {**(env or {}), "FEEDSVC_ACCESS_LOG": "on"}
     with access_log.open("wb") as log:
         process = start_gunicorn(store_root, home, port, env=env, stdout=log)
     server = Gunicorn(process, f"http://127.0.0.1:{port}", access_log)
