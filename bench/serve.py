@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers import write_nginx_conf
+
 from .common import summarize, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +102,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    access_log {tmp}/nginx-access.log;
     client_body_temp_path {tmp}/client;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -184,6 +186,18 @@ def main() -> None:
         with running(nginx, dict(os.environ), f"http://127.0.0.1:{port}{FEED}", ROOT):
             run_all("nginx static", f"http://127.0.0.1:{port}{FEED}")
 
+        app_port, port = free_port(), free_port()
+        env = {**base_env, "FEEDSVC_BIND": f"127.0.0.1:{app_port}",
+               "FEEDSVC_STATE_DIR": str(tmp / "state")}  # fmt: skip
+        proxy = tmp / "behind-nginx"
+        proxy.mkdir()
+        main_conf = write_nginx_conf(proxy, port, [f"127.0.0.1:{app_port}"], worker_processes=2)
+        nginx = ["nginx", "-p", f"{proxy}/", "-c", str(main_conf), "-e", "stderr"]
+        app_url = f"http://127.0.0.1:{app_port}{FEED}"
+        with running([*gunicorn, "wsgi:app"], env, app_url, ROOT):
+            with running(nginx, dict(os.environ), f"http://127.0.0.1:{port}{FEED}", ROOT):
+                run_all("feedsvc behind nginx", f"http://127.0.0.1:{port}{FEED}")
+
         port = free_port()
         env = {**bare_env, "FEEDSVC_BIND": f"127.0.0.1:{port}"}
         with running([*gunicorn, "bench.bare_wsgi:app"], env,
@@ -203,7 +217,7 @@ def main() -> None:
                 run_all(name, f"http://127.0.0.1:{port}{FEED}")
 
     columns = ["nginx static", "bare WSGI (gunicorn)", "feedsvc (gunicorn)",
-               "bare WSGI (granian)", "feedsvc (granian)"]  # fmt: skip
+               "bare WSGI (granian)", "feedsvc (granian)", "feedsvc behind nginx"]  # fmt: skip
     rows = []
     for scenario in SCENARIOS:
         floor = summarize(results[("nginx static", scenario)]).median
@@ -218,8 +232,8 @@ def main() -> None:
     print(
         table(
             f"Requests/s for {FEED} ({len(body):,} bytes; gzip {len(gzip_body):,}), wrk -t2 "
-            f"-c{args.connections}, {args.rounds} runs of {args.seconds} s, no access logs: "
-            "median (min-max), ratio to nginx",
+            f"-c{args.connections}, {args.rounds} runs of {args.seconds} s (nginx logs to a file, "
+            "Python servers log nothing): median (min-max), ratio to nginx static",
             ["scenario", *columns],
             rows,
         )

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -382,3 +382,58 @@ def wait_until_listening(port: int, process: subprocess.Popen[bytes], name: str)
                 pytest.fail(f"{name} exited: {errors.decode(errors='replace')}")
             assert time.monotonic() < deadline, f"{name} did not start within 30 s"
             time.sleep(0.05)
+
+
+def render_deploy_conf(port: int, upstreams: Sequence[str], folder: Path) -> str:
+    """deploy/nginx.conf with this test's address, instances, cache folder and log: the only
+    lines replaced. Each must be found exactly once, so an edit there cannot go untested."""
+    text = (REPO / "deploy" / "nginx.conf").read_text("utf-8")
+
+    def replace(pattern: str, new: Callable[[re.Match[str]], str]) -> None:
+        nonlocal text
+        text, count = re.subn(pattern, new, text, flags=re.MULTILINE)
+        assert count == 1, f"deploy/nginx.conf: expected one line matching {pattern!r}"
+
+    replace(r"^(\s*)listen 80;$", lambda m: f"{m[1]}listen 127.0.0.1:{port};")
+    replace(r"^\s*listen \[::\]:80;\n", lambda m: "")
+    replace(
+        r"^(\s*)server 127\.0\.0\.1:8000( [^;]*)?;$",
+        lambda m: "\n".join(f"{m[1]}server {address}{m[2] or ''};" for address in upstreams),
+    )
+    replace(r"/var/cache/nginx/feedsvc(?= )", lambda m: str(folder / "cache"))
+    replace(r"/var/log/nginx/feedsvc\.access\.log(?= )", lambda m: str(folder / "access.log"))
+    return text
+
+
+def write_nginx_conf(
+    folder: Path, port: int, upstreams: Sequence[str], *, worker_processes: int = 1
+) -> Path:
+    """A main nginx.conf in ``folder`` that includes deploy/nginx.conf (rendered for this port
+    and these instances) the way Debian's does, with every path it writes in ``folder``.
+    Returns the main file, for ``nginx -p folder/ -c``."""
+    (folder / "feedsvc.conf").write_text(render_deploy_conf(port, upstreams, folder), "utf-8")
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {folder / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # As root, workers would run as nobody and could not write the cache under tmp_path.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    main = folder / "nginx.conf"
+    main.write_text(
+        f"""daemon off;
+{user}worker_processes {worker_processes};
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} notice;
+events {{
+    worker_connections 1024;
+}}
+http {{
+{temp_paths}
+    access_log off;
+    gzip on;  # as in Debian's /etc/nginx/nginx.conf, which deploy/nginx.conf is included in
+    include {folder / "feedsvc.conf"};
+}}
+""",
+        "utf-8",
+    )
+    return main

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -18,7 +17,6 @@ from typing import TypeVar
 import pytest
 
 from .helpers import (
-    REPO,
     Gunicorn,
     Store,
     check_feed,
@@ -26,6 +24,7 @@ from .helpers import (
     free_port,
     production_server,
     wait_until_listening,
+    write_nginx_conf,
 )
 
 # nginx lives in /usr/sbin, which a user's PATH may lack.
@@ -41,27 +40,6 @@ LONG_MAX_AGE = {"FEEDSVC_MAX_AGE": "300"}
 # Short, for the tests that wait for copies to expire; the store is looked at on every request.
 SHORT = 2
 SHORT_MAX_AGE = {"FEEDSVC_MAX_AGE": str(SHORT), "FEEDSVC_RESCAN_INTERVAL": "0"}
-
-
-def render_deploy_conf(port: int, upstreams: Sequence[str], folder: Path) -> str:
-    """deploy/nginx.conf with this test's address, instances, cache folder and log: the only
-    lines replaced. Each must be found exactly once, so an edit there cannot go untested."""
-    text = (REPO / "deploy" / "nginx.conf").read_text("utf-8")
-
-    def replace(pattern: str, new: Callable[[re.Match[str]], str]) -> None:
-        nonlocal text
-        text, count = re.subn(pattern, new, text, flags=re.MULTILINE)
-        assert count == 1, f"deploy/nginx.conf: expected one line matching {pattern!r}"
-
-    replace(r"^(\s*)listen 80;$", lambda m: f"{m[1]}listen 127.0.0.1:{port};")
-    replace(r"^\s*listen \[::\]:80;\n", lambda m: "")
-    replace(
-        r"^(\s*)server 127\.0\.0\.1:8000( [^;]*)?;$",
-        lambda m: "\n".join(f"{m[1]}server {address}{m[2] or ''};" for address in upstreams),
-    )
-    replace(r"/var/cache/nginx/feedsvc(?= )", lambda m: str(folder / "cache"))
-    replace(r"/var/log/nginx/feedsvc\.access\.log(?= )", lambda m: str(folder / "access.log"))
-    return text
 
 
 @dataclass
@@ -91,30 +69,7 @@ def running_nginx(folder: Path, upstreams: Sequence[Gunicorn]) -> Iterator[Nginx
     folder.mkdir()
     port = free_port()
     addresses = [gunicorn.base.removeprefix("http://") for gunicorn in upstreams]
-    (folder / "feedsvc.conf").write_text(render_deploy_conf(port, addresses, folder), "utf-8")
-    temp_paths = "\n".join(
-        f"    {kind}_temp_path {folder / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # As root, workers would run as nobody and could not write the cache under tmp_path.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (folder / "nginx.conf").write_text(
-        f"""daemon off;
-{user}worker_processes 1;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"} notice;
-events {{
-    worker_connections 256;
-}}
-http {{
-{temp_paths}
-    access_log off;
-    gzip on;  # as in Debian's /etc/nginx/nginx.conf, which deploy/nginx.conf is included in
-    include {folder / "feedsvc.conf"};
-}}
-""",
-        "utf-8",
-    )
+    write_nginx_conf(folder, port, addresses)
     command = [NGINX, "-p", f"{folder}/", "-c", str(folder / "nginx.conf"), "-e", "stderr"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
