@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .helpers import Store, check_feed, fetch, free_port, production_server, start_gunicorn
+from .helpers import (
+    REPO,
+    Store,
+    check_feed,
+    fetch,
+    free_port,
+    production_server,
+    start_gunicorn,
+    wait_until_listening,
+)
 
 
 @pytest.fixture
@@ -62,3 +74,46 @@ def test_a_misconfigured_site_stops_start_up_with_a_clear_message(
     assert process.returncode != 0
     assert b"feedsvc cannot start" in stderr
     assert b"`tag_authority` is required" in stderr
+
+
+def test_granian_serves_the_same_bytes_as_gunicorn(store: Store, tmp_path: Path) -> None:
+    """deploy/granian.sh, the server for serving clients directly: same documents, validators
+    and compression as the gunicorn command."""
+    store.add("a.md", id="a", title="First")
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRANIAN": str(Path(sys.executable).parent / "granian"),
+        "FEEDSVC_ARTICLES_DIR": str(store.root),
+        "FEEDSVC_STATE_DIR": str(tmp_path / "granian-state"),
+        "FEEDSVC_BIND": f"127.0.0.1:{port}",
+        "FEEDSVC_ACCESS_LOG": "off",
+    }
+    process = subprocess.Popen(
+        [str(REPO / "deploy" / "granian.sh")], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_until_listening(port, process, "granian")
+        base = f"http://127.0.0.1:{port}"
+        with production_server(store.root, tmp_path / "gunicorn") as gunicorn:
+            for path in ("/feeds/all.atom", "/feeds/all.json", "/feeds/all/archive/2025-03.rss"):
+                for headers in ({}, {"Accept-Encoding": "gzip"}):
+                    one, one_headers, one_body = fetch(f"{base}{path}", headers)
+                    two, two_headers, two_body = fetch(f"{gunicorn.base}{path}", headers)
+                    assert one == two == 200
+                    assert one_body == two_body
+                    # granian sends header names in lower case (they are case-insensitive).
+                    ours = {k.lower(): v for k, v in one_headers.items()}
+                    theirs = {k.lower(): v for k, v in two_headers.items()}
+                    for name in ("etag", "last-modified", "cache-control", "content-type", "vary"):
+                        assert ours[name] == theirs[name]
+                    again = fetch(f"{base}{path}", {**headers, "If-None-Match": ours["etag"]})
+                    assert (again[0], again[2]) == (304, b"")
+        status, _, _ = fetch(f"{base}/feeds/nothing.rss")
+        assert status == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()

@@ -1,0 +1,24 @@
+#!/bin/sh
+# feedsvc under granian: the server to use when feedsvc answers clients directly, without
+# nginx's cache in front. Its Rust HTTP layer answers a cached feed two to four times as fast as
+# gunicorn's threads do (README, Performance). Run from the repository root, with the venv's
+# bin on PATH or GRANIAN set:
+#
+#   FEEDSVC_ARTICLES_DIR=/srv/feedsvc/articles FEEDSVC_STATE_DIR=/var/lib/feedsvc deploy/granian.sh
+#
+# It reads the same variables as deploy/gunicorn.conf.py: FEEDSVC_BIND (host:port, default
+# 127.0.0.1:8000), FEEDSVC_WORKERS (default 2), FEEDSVC_ACCESS_LOG (off: no access log).
+# SIGHUP replaces the workers (each loads the app and scans the store itself: there is no
+# preloading); SIGTERM stops, giving requests in flight 30 s.
+set -eu
+bind="${FEEDSVC_BIND:-127.0.0.1:8000}"
+access_log="--access-log"
+if [ "${FEEDSVC_ACCESS_LOG:-on}" = "off" ]; then
+    access_log="--no-access-log"
+fi
+exec "${GRANIAN:-granian}" --interface wsgi \
+    --host "${bind%:*}" --port "${bind##*:}" \
+    --workers "${FEEDSVC_WORKERS:-2}" --runtime-threads 2 \
+    --respawn-failed-workers --workers-kill-timeout 30 \
+    "$access_log" \
+    wsgi:app
