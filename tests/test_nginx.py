@@ -111,6 +111,12 @@ def two_articles(store: Store) -> Store:
     return store
 
 
+def fresh_documents(count: int) -> list[str]:
+    """Addresses of ``count`` documents other than FEED, each its own cache entry: archive
+    months of the site feed after the articles' month (empty, but served)."""
+    return [f"/feeds/all/archive/2025-{month:02d}.atom" for month in range(4, 4 + count)]
+
+
 def titles(reply: Reply) -> list[str]:
     assert reply.status == 200
     return [entry.title for entry in check_feed(reply.body).entries]
@@ -166,6 +172,24 @@ def test_an_edit_reaches_clients_once_max_age_has_passed(
         assert site.nginx.get(FEED).body == after.body
 
 
+def test_query_strings_on_feeds_share_the_cache_entry_but_not_elsewhere(
+    two_articles: Store, tmp_path: Path
+) -> None:
+    with deployment(two_articles, tmp_path, LONG_MAX_AGE) as site:
+        first = site.nginx.get(FEED)
+        tracked = site.nginx.get(f"{FEED}?utm_source=newsletter")
+        assert (first.cache, tracked.cache) == ("MISS", "HIT")
+        assert tracked.body == first.body
+        # nginx passes "//feeds/all.atom" on normalized: whatever it gets, it is cached under
+        # its own key, never mixed with another path's.
+        doubled = site.nginx.get("//feeds/all.atom")
+        assert doubled.body == first.body or doubled.status == 404
+        assert site.nginx.get("/").status == 200
+        redirect = site.nginx.get("/?feed=atom")  # the query decides here: its own entry
+        assert redirect.status == 301
+        assert site.nginx.get("/").status == 200
+
+
 def test_a_304_from_feedsvc_refreshes_the_cached_copy(two_articles: Store, tmp_path: Path) -> None:
     with deployment(two_articles, tmp_path, SHORT_MAX_AGE) as site:
         first = site.nginx.get(FEED)
@@ -213,9 +237,12 @@ def test_gzip_and_identity_clients_each_get_their_bytes_and_etag(
         assert site.instances[0].statuses(FEED, at_least=2) == [200, 200]
         # feedsvc is asked with the header the key stands for, not the client's: "*" would get
         # gzip from feedsvc, and the identity copy must never hold a gzip body.
-        star = site.nginx.get(f"{FEED}?star", {"Accept-Encoding": "*"})
-        assert (star.cache, star.body) == ("MISS", plain.body)
-        assert site.nginx.get(f"{FEED}?star").body == plain.body
+        other = fresh_documents(1)[0]
+        star = site.nginx.get(other, {"Accept-Encoding": "*"})
+        assert star.cache == "MISS"
+        assert "Content-Encoding" not in star.headers
+        assert star.body.startswith(b"<?xml")
+        assert site.nginx.get(other).body == star.body
 
         # Conditional GET from the client is answered by nginx from its copy.
         for headers, validator in (
@@ -236,28 +263,34 @@ def test_two_instances_over_copies_of_one_store_serve_identical_bytes_and_etags(
 ) -> None:
     with deployment(two_articles, tmp_path, LONG_MAX_AGE, instances=2) as site:
         # Each target is a new cache key, so nginx's round robin alternates the instances.
-        targets = [f"{FEED}?poll={n}" for n in range(6)]
+        targets = fresh_documents(6)
         plain = [site.nginx.get(target) for target in targets]
         zipped = [site.nginx.get(target, GZIP) for target in targets]
         assert {r.cache for r in plain + zipped} == {"MISS"}
-        for served in (plain, zipped):
-            assert (
-                len({(r.body, r.headers["ETag"], r.headers["Last-Modified"]) for r in served}) == 1
-            )
         a, b = site.instances
+        # Whichever instance nginx asked, both would have sent the same bytes and validators.
+        for target, replies in zip(targets, zip(plain, zipped, strict=True), strict=True):
+            for reply, headers in zip(replies, ({}, GZIP), strict=True):
+                for instance in (a, b):
+                    _, direct_headers, direct = fetch(f"{instance.base}{target}", headers)
+                    assert direct == reply.body
+                    for name in ("ETag", "Last-Modified"):
+                        assert direct_headers[name] == reply.headers[name]
 
         def answered() -> list[tuple[list[int], list[int]]] | None:
+            # nginx's two requests per target, plus the two direct ones to each instance.
             seen = [(a.statuses(t), b.statuses(t)) for t in targets]
-            return seen if all(len(x) + len(y) == 2 for x, y in seen) else None
+            return seen if all(len(x) + len(y) == 6 for x, y in seen) else None
 
         seen = until(answered, 10)
-        assert any(x for x, _ in seen)
-        assert any(y for _, y in seen)
+        assert any(len(x) > 2 for x, _ in seen)  # nginx asked a at least once
+        assert any(len(y) > 2 for _, y in seen)  # and b
         # A client revalidates with the ETag it was given, whichever instance answers.
         for instance in (a, b):
             for reply, headers in ((plain[0], {}), (zipped[0], GZIP)):
                 status, _, body = fetch(
-                    f"{instance.base}{FEED}", headers | {"If-None-Match": reply.headers["ETag"]}
+                    f"{instance.base}{targets[0]}",
+                    headers | {"If-None-Match": reply.headers["ETag"]},
                 )
                 assert (status, body) == (304, b"")
 
@@ -269,10 +302,10 @@ def test_nginx_keeps_serving_when_instances_die(two_articles: Store, tmp_path: P
         a, b = site.instances
         a.stop()
         # New keys go to the living instance; the dead one's turns fail over to it.
-        targets = [f"{FEED}?after={n}" for n in range(4)]
+        targets = fresh_documents(4)
         for target in targets:
             reply = site.nginx.get(target)
-            assert (reply.status, reply.body, reply.cache) == (200, cached.body, "MISS")
+            assert (reply.status, reply.cache) == (200, "MISS")
         assert [b.statuses(t, at_least=1) for t in targets] == [[200]] * len(targets)
         assert not any(a.statuses(t) for t in targets)
 
@@ -284,4 +317,4 @@ def test_nginx_keeps_serving_when_instances_die(two_articles: Store, tmp_path: P
             reply = site.nginx.get(FEED)
             assert (reply.status, reply.body) == (200, cached.body)
             assert reply.cache in ("STALE", "UPDATING")
-        assert site.nginx.get(f"{FEED}?never=1").status == 502
+        assert site.nginx.get(fresh_documents(5)[-1]).status == 502
