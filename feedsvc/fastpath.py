@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
@@ -33,11 +34,11 @@ _TABLE_SIZE = 4096
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    """One representation of one rendered document, with its fixed headers formatted once."""
+    """The fixed headers of one representation of one document version, formatted once. Holds
+    no body: an evicted document's bytes must not stay alive here."""
 
-    rendered: RenderedDocument
+    version: tuple[str, datetime]  # the rendered document's ETag and Last-Modified
     etag: str  # quoted
-    body: bytes
     content_headers: list[tuple[str, str]]  # Content-Type, -Length, -Encoding, ETag, Last-Modified
 
 
@@ -64,7 +65,7 @@ class FastPath:
             return self.app(environ, start_response)  # Flask answers the 404
         gzipped = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         prepared = self._prepared.get((key, gzipped))
-        if prepared is None or prepared.rendered is not rendered:
+        if prepared is None or prepared.version != (rendered.etag, rendered.last_modified):
             prepared = _prepare(rendered, gzipped)
             _remember(self._prepared, (key, gzipped), prepared)
         common = [
@@ -75,12 +76,14 @@ class FastPath:
             ("Date", self._now()),
             ("X-Content-Type-Options", "nosniff"),
         ]
-        if not self._modified(environ, prepared):
+        if not self._modified(environ, prepared, rendered.last_modified):
             # RFC 9110 15.4.5: a 304 carries the validators and caching fields, no content ones.
             start_response("304 NOT MODIFIED", common)
             return []
         start_response("200 OK", prepared.content_headers + common[1:])
-        return [] if method == "HEAD" else [prepared.body]
+        if method == "HEAD":
+            return []
+        return [rendered.gzip_body if gzipped else rendered.body]
 
     def _key(self, path: str) -> FeedKey | None:
         try:
@@ -91,16 +94,14 @@ class FastPath:
             return key
 
     @staticmethod
-    def _modified(environ: dict[str, Any], prepared: _Prepared) -> bool:
+    def _modified(environ: dict[str, Any], prepared: _Prepared, last_modified: datetime) -> bool:
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match == prepared.etag:
             return False  # the usual revalidation, decided without parsing
         if if_none_match is None and "HTTP_IF_MODIFIED_SINCE" not in environ:
             return True
         etag = prepared.etag[1:-1]
-        return is_resource_modified(
-            environ, etag=etag, last_modified=prepared.rendered.last_modified
-        )
+        return is_resource_modified(environ, etag=etag, last_modified=last_modified)
 
     def _accepts_gzip(self, header: str) -> bool:
         # Few distinct Accept-Encoding values exist; parse each once.
@@ -125,7 +126,7 @@ def _prepare(rendered: RenderedDocument, gzipped: bool) -> _Prepared:
         headers.append(("Content-Encoding", "gzip"))
     headers.append(("ETag", etag))
     headers.append(("Last-Modified", http_date(rendered.last_modified)))
-    return _Prepared(rendered, etag, body, headers)
+    return _Prepared((rendered.etag, rendered.last_modified), etag, headers)
 
 
 def _remember(table: dict[_K, _V], key: _K, value: _V) -> None:

@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,9 @@ Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 
 OPML_NAME = "feeds.opml"
+# Rendered archive documents kept per worker, plain and gzip together; a miss re-renders one
+# month (milliseconds), and Last-Modified stays put for the same bytes (the ledger).
+ARCHIVE_MEMO_BYTES = 64 * 1024 * 1024
 INDEX_NAME = "index.html"
 INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 
@@ -65,6 +69,10 @@ class _View:
     timeline: Timeline
     catalog: Catalog
     documents: dict[DocumentKey, RenderedDocument] = field(default_factory=dict)
+    # Archive documents: many (every feed, month and format) and rarely asked for twice (nginx
+    # or the client caches them for a day), so only the most recently used are kept.
+    archives: OrderedDict[FeedKey, RenderedDocument] = field(default_factory=OrderedDict)
+    archive_bytes: int = 0
 
 
 class FeedService:
@@ -99,6 +107,10 @@ class FeedService:
             return rendered
         with self._render_lock:
             rendered = view.documents.get(key)
+            if rendered is None and key.archive is not None:
+                rendered = view.archives.get(key)
+                if rendered is not None:
+                    view.archives.move_to_end(key)
             if rendered is None:
                 document = view.catalog.document(key)
                 if document is None:
@@ -109,8 +121,18 @@ class FeedService:
                     floor=document.updated,
                     content_type=CONTENT_TYPES[key.format],
                 )
-                view.documents[key] = rendered
+                if key.archive is None:
+                    view.documents[key] = rendered
+                else:
+                    self._keep_archive(view, key, rendered)
         return rendered
+
+    def _keep_archive(self, view: _View, key: FeedKey, rendered: RenderedDocument) -> None:
+        view.archives[key] = rendered
+        view.archive_bytes += len(rendered.body) + len(rendered.gzip_body)
+        while view.archive_bytes > ARCHIVE_MEMO_BYTES and len(view.archives) > 1:
+            _, evicted = view.archives.popitem(last=False)
+            view.archive_bytes -= len(evicted.body) + len(evicted.gzip_body)
 
     def opml(self) -> RenderedDocument:
         """The OPML list of every feed."""

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 
+from feedsvc import service as service_module
 from feedsvc.model import label_slug
 
 from .helpers import Clock, Store, check_document, make_app, parse_xml
@@ -220,3 +221,27 @@ def test_the_open_month_closes_when_time_passes_without_a_store_change(
     july = fetch(client, "/feeds/all/archive/2025-07.rss", "rss")
     assert july.ids == []
     assert july.links["prev-archive"] == "/feeds/all/archive/2025-06.rss"
+
+
+def test_archive_documents_are_kept_within_a_memory_budget(
+    store: Store, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(12):
+        store.add(id=f"m{n}", published=f"2024-{n + 1:02d}-10 10:00")
+    app = make_app(store, state_dir)
+    service = app.extensions["feedsvc"]
+    client = app.test_client()
+    first = {m: client.get(f"/feeds/all/archive/2024-{m:02d}.rss") for m in range(1, 13)}
+    one_document = len(first[1].data) * 2  # plain and gzip, roughly
+    monkeypatch.setattr(service_module, "ARCHIVE_MEMO_BYTES", one_document * 3)
+    for m in range(1, 13):
+        client.get(f"/feeds/all/archive/2024-{m:02d}.json")
+    view = service._view
+    assert view.archive_bytes <= one_document * 3
+    assert 1 <= len(view.archives) < 24  # some of the 24 rendered were let go
+    assert all(key.format == "json" for key in view.archives)  # the least recently used first
+    # An evicted month comes back with the same bytes and validators.
+    again = client.get("/feeds/all/archive/2024-01.rss")
+    assert again.data == first[1].data
+    assert again.headers["ETag"] == first[1].headers["ETag"]
+    assert again.headers["Last-Modified"] == first[1].headers["Last-Modified"]
