@@ -99,8 +99,40 @@ def html_to_text(html: str) -> str:
 
 
 def markdown_to_safe_html(text: str, base_url: str) -> str:
-    """Markdown (or HTML) to sanitized HTML: the path of every summary and body."""
-    return sanitize_html(render_markdown(text), base_url)
+    """Markdown (or HTML) to sanitized HTML: the path of every summary and body.
+
+    Raises ValueError for HTML nested deeper than MAX_HTML_DEPTH (see ``nesting_depth``).
+    """
+    html = render_markdown(text)
+    if nesting_depth(html) > MAX_HTML_DEPTH:
+        raise ValueError(f"its HTML is nested more than {MAX_HTML_DEPTH} elements deep")
+    return sanitize_html(html, base_url)
+
+
+# No article nests elements this deep; nh3's time grows with the square of the depth (a
+# megabyte of "<div>" takes minutes), so deeper HTML is refused before it reaches nh3.
+MAX_HTML_DEPTH = 256
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+# Elements that close themselves implicitly (HTML's optional end tags) or have no content.
+_UNCOUNTED = frozenset(
+    {
+        "area", "base", "br", "caption", "col", "colgroup", "dd", "dt", "embed", "hr", "img",
+        "input", "li", "link", "meta", "option", "optgroup", "p", "param", "rb", "rp", "rt",
+        "rtc", "source", "tbody", "td", "tfoot", "th", "thead", "tr", "track", "wbr",
+    }
+)  # fmt: skip
+
+
+def nesting_depth(html: str) -> int:
+    """How deep ``html``'s elements nest, counted on its tags (an estimate that never needs
+    a parser, so it is fast on any input); elements with optional end tags are not counted."""
+    depth = deepest = 0
+    for closing, tag, self_closing in _TAG.findall(html):
+        if tag.lower() in _UNCOUNTED or self_closing:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 EXCERPT_WORDS = 60

@@ -34,6 +34,10 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_ID_LENGTH = 200
 MAX_TITLE_LENGTH = 1000
 MAX_GUID_LENGTH = 2000
+# Any other one-line field (a date, a slug, a tag, a URL...): no real value comes close, and a
+# megabyte-long scalar must be refused before it reaches a parser that is slow on it.
+MAX_FIELD_LENGTH = 2000
+MAX_DATE_LENGTH = 100  # dateutil's time grows with the square of the length
 
 _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -41,9 +45,20 @@ _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class FrontMatterLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """Safe loading (no object-constructing tags), and no implicit typing: every plain scalar
     is a string, so ``language: no`` stays "no" and dates are parsed by us, in the site zone.
+    Anchors and aliases are refused: front matter has no use for them, and an alias bomb (a
+    few lines that expand to billions of values) must never reach code that walks values.
     """
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
+        # The composer hands an aliased node over again as the same object: the second
+        # construction of one node is an alias.
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&name, *name) are not allowed", node.start_mark
+            )
+        return super().construct_object(node, deep)
 
 
 # Any absolute IRI (RFC 3987): a scheme, a colon and no white space.
@@ -79,14 +94,21 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
         data = yaml.load(header, Loader=FrontMatterLoader)
     except yaml.YAMLError as e:
         raise ArticleError(path, f"invalid YAML front matter: {_one_line(e)}") from None
+    except RecursionError:  # pure-Python PyYAML (no libyaml) composes nested values recursively
+        raise ArticleError(path, "invalid YAML front matter: nested too deeply") from None
     if not isinstance(data, Mapping):
         raise ArticleError(path, "the front matter is not a mapping of keys to values")
     fields = _Fields(data, path)
 
     article_id = fields.text("id", required=True)
     if len(article_id) > MAX_ID_LENGTH or not ID_PATTERN.fullmatch(article_id):
-        raise ArticleError(path, f"{article_id!r} must match [A-Za-z0-9._:-]+", "id")
-    title = " ".join(xml_safe(fields.text("title", required=True)).split())
+        raise ArticleError(
+            path, f"{_shown(article_id)} must match [A-Za-z0-9._:-]+ (at most {MAX_ID_LENGTH})",
+            "id",
+        )  # fmt: skip
+    title = " ".join(
+        xml_safe(fields.text("title", required=True, max_length=MAX_TITLE_LENGTH)).split()
+    )
     if not title:
         raise ArticleError(path, "is empty", "title")
     if len(title) > MAX_TITLE_LENGTH:
@@ -98,7 +120,7 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
         raise ArticleError(path, "is earlier than published", "updated")
     category = fields.text("category", required=True)
     if not SLUG_PATTERN.fullmatch(category):
-        raise ArticleError(path, f"{category!r} must match [a-z0-9-]+", "category")
+        raise ArticleError(path, f"{_shown(category)} must match [a-z0-9-]+", "category")
     if site.category(category) is None:
         raise ArticleError(
             path, f"unknown category {category!r}: declare [categories.{category}] in site.toml",
@@ -106,18 +128,18 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
         )  # fmt: skip
     language = fields.text("language") or site.language
     if not LANGUAGE_PATTERN.fullmatch(language):
-        raise ArticleError(path, f"{language!r} is not a language tag like 'en'", "language")
+        raise ArticleError(path, f"{_shown(language)} is not a language tag like 'en'", "language")
     slug = fields.text("slug") or slugify(Path(path).stem)
     if not SLUG_PATTERN.fullmatch(slug):
-        raise ArticleError(path, f"{slug!r} must match [a-z0-9-]+", "slug")
-    guid = fields.text("guid")
-    if guid and (len(guid) > MAX_GUID_LENGTH or not _IRI.fullmatch(guid) or xml_safe(guid) != guid):
-        raise ArticleError(path, f"{guid!r} is not an absolute IRI", "guid")
+        raise ArticleError(path, f"{_shown(slug)} must match [a-z0-9-]+", "slug")
+    guid = fields.text("guid", max_length=MAX_GUID_LENGTH)
+    if guid and (not _IRI.fullmatch(guid) or xml_safe(guid) != guid):
+        raise ArticleError(path, f"{_shown(guid)} is not an absolute IRI", "guid")
 
     link = f"{site.base_url}/{published:%Y}/{published:%m}/{slug}/"
-    content_html = markdown_to_safe_html(body, link)
-    summary = fields.text("summary")
-    summary_html = markdown_to_safe_html(summary, link) if summary else ""
+    content_html = _safe_html(body, link, path, "body")
+    summary = fields.text("summary", max_length=MAX_FILE_BYTES)
+    summary_html = _safe_html(summary, link, path, "summary") if summary else ""
     if not summary_html:
         summary_html = excerpt_html(content_html, link)
     authors = fields.text_list("authors", split=False) or fields.text_list("author", split=False)
@@ -143,6 +165,19 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
     )
 
 
+def _safe_html(markdown: str, link: str, path: str, field: str) -> str:
+    try:
+        return markdown_to_safe_html(markdown, link)
+    except ValueError as e:
+        raise ArticleError(path, str(e), field) from None
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short so that a huge scalar makes a short line."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}\u2026"
+
+
 def slugify(name: str) -> str:
     """A file name or title as a slug: ASCII lowercase letters, digits and hyphens."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -152,14 +187,17 @@ def slugify(name: str) -> str:
 class _Fields:
     """Typed access to front-matter values; YAML's own typing is not trusted."""
 
-    def __init__(self, data: Mapping[object, object], path: str) -> None:
+    def __init__(self, data: Mapping[object, object], path: str, owner: str | None = None) -> None:
         self.data = data
         self.path = path
+        self.owner = owner  # the field these are the parts of (image: url, alt...)
 
     def fail(self, key: str, reason: str) -> ArticleError:
+        if self.owner is not None:
+            return ArticleError(self.path, f"{key} {reason}", self.owner)
         return ArticleError(self.path, reason, key)
 
-    def text(self, key: str, *, required: bool = False) -> str:
+    def text(self, key: str, *, required: bool = False, max_length: int = MAX_FIELD_LENGTH) -> str:
         value = self.data.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)  # an explicit !!int tag
@@ -169,6 +207,8 @@ class _Fields:
             return ""
         if not isinstance(value, str):
             raise self.fail(key, f"must be text, not {type(value).__name__}")
+        if len(value) > max_length:
+            raise self.fail(key, f"is longer than {max_length} characters")
         return value.strip()
 
     def text_list(self, key: str, *, split: bool = True) -> tuple[str, ...]:
@@ -185,6 +225,8 @@ class _Fields:
         for item in items:
             if not isinstance(item, str):
                 raise self.fail(key, f"must be a list of text, not hold {type(item).__name__}")
+            if len(item) > MAX_FIELD_LENGTH:
+                raise self.fail(key, f"holds a value longer than {MAX_FIELD_LENGTH} characters")
             cleaned = " ".join(xml_safe(item).split())
             if cleaned:
                 out.append(cleaned)
@@ -194,12 +236,14 @@ class _Fields:
         value = self.data.get(key)
         if isinstance(value, bool):
             return value
+        if value is not None and not isinstance(value, str | int):
+            raise self.fail(key, f"must be true or false, not {type(value).__name__}")
         text = str(value).strip().lower() if value is not None else ""
         if text in _TRUE:
             return True
         if text in _FALSE:
             return False
-        raise self.fail(key, f"{value!r} is not true or false")
+        raise self.fail(key, f"{_shown(value)} is not true or false")
 
     def datetime(self, key: str, site: Site, *, required: bool = False) -> datetime | None:
         value = self.data.get(key)
@@ -208,13 +252,13 @@ class _Fields:
         elif isinstance(value, date):
             parsed = datetime.combine(value, time())
         else:
-            text = self.text(key, required=required)
+            text = self.text(key, required=required, max_length=MAX_DATE_LENGTH)
             if not text:
                 return None
             try:
                 parsed = dateparser.parse(text, default=_DATE_DEFAULT)
             except (ValueError, OverflowError):
-                raise self.fail(key, f"{text!r} is not a date and time") from None
+                raise self.fail(key, f"{_shown(text)} is not a date and time") from None
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=site.timezone)
         return parsed.astimezone(site.timezone)
@@ -227,19 +271,19 @@ class _Fields:
             value = {"url": value}
         if not isinstance(value, Mapping):
             raise self.fail(key, "must be a URL or a mapping with url, alt, type and length")
-        image = _Fields(value, self.path)
+        image = _Fields(value, self.path, owner=key)
         raw_url = image.text("url")
         if not raw_url:
             raise self.fail(key, "has no url")
         url = urljoin(base_url, raw_url)
         if urlsplit(url).scheme not in ("http", "https") or xml_safe(url) != url or " " in url:
-            raise self.fail(key, f"url {raw_url!r} is not an http(s) URL")
+            raise self.fail(key, f"url {_shown(raw_url)} is not an http(s) URL")
         mime_type = image.text("type").lower() or None
         if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):
-            raise self.fail(key, f"type {mime_type!r} is not a media type like image/jpeg")
+            raise self.fail(key, f"type {_shown(mime_type)} is not a media type like image/jpeg")
         length_text = image.text("length")
         if length_text and not length_text.isdigit():
-            raise self.fail(key, f"length {length_text!r} is not a number of bytes")
+            raise self.fail(key, f"length {_shown(length_text)} is not a number of bytes")
         return Image(
             url=url,
             alt=" ".join(xml_safe(image.text("alt")).split()),
