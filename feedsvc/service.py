@@ -61,6 +61,17 @@ class RenderedDocument:
 DocumentKey = FeedKey | str
 
 
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What a load balancer needs to know: is this the store as it is now, and how it went."""
+
+    current: bool  # False: the store cannot be read and the last good state is served
+    problem: str | None  # why the store cannot be read
+    articles_served: int  # published now
+    files_rejected: int
+    last_scan: datetime  # when the store was last read completely
+
+
 @dataclass(slots=True)
 class _View:
     """What is served now: a timeline of one store version, and what was rendered from it."""
@@ -86,6 +97,7 @@ class FeedService:
         self._view_lock = threading.Lock()
         self._snapshot = self._reader.scan()
         self._last_scan = time.monotonic()
+        self._last_complete_scan = clock()
         self._view = self._make_view(self._snapshot, clock())
         log.info(
             "%s: %d articles, %d published, %d files rejected",
@@ -146,6 +158,18 @@ class FeedService:
 
     def has_scope(self, scope: Scope) -> bool:
         return self._current_view().catalog.entry(scope) is not None
+
+    def health(self) -> Health:
+        """The store's state, after a rescan if one is due."""
+        view = self._current_view()
+        snapshot = self._snapshot
+        return Health(
+            current=self._reader.unavailable is None,
+            problem=self._reader.unavailable,
+            articles_served=len(view.timeline.articles),
+            files_rejected=len({p.path for p in snapshot.problems}),
+            last_scan=self._last_complete_scan,
+        )
 
     def max_age(self, key: FeedKey | None = None) -> int:
         """Seconds a cache may keep a document: long for the archive of a past month, which
@@ -210,6 +234,8 @@ class FeedService:
         try:
             self._snapshot = self._reader.scan()
             self._last_scan = time.monotonic()
+            if self._reader.unavailable is None:
+                self._last_complete_scan = self._clock()
         finally:
             self._scan_lock.release()
 

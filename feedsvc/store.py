@@ -6,6 +6,7 @@ files whose stamp changed, and keeps an article's last good version while its fi
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from time import monotonic
 from typing import ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -25,6 +27,7 @@ from dateutil import parser as dateparser
 from .errors import ArticleError
 from .model import ID_PATTERN, LANGUAGE_PATTERN, SLUG_PATTERN, Article, Image, Problem, Site
 from .sanitize import excerpt_html, html_to_text, markdown_to_safe_html, xml_safe
+from .settings import SITE_FILE
 
 log = logging.getLogger(__name__)
 
@@ -312,46 +315,77 @@ class _Entry:
     problem: Problem | None  # why the current version is not valid
 
 
+# Seconds between two error lines while the store stays unreadable.
+ALARM_INTERVAL = 60.0
+# Rejections logged one by one per scan; a store of 100,000 broken files logs a summary line.
+MAX_LOGGED_REJECTIONS = 20
+
+
 class StoreReader:
-    """Reads a store folder, re-reading only the files whose stamp changed since last time."""
+    """Reads a store folder, re-reading only the files whose stamp changed since last time.
+
+    An article's file may be broken, unreadable or not a file at all: it is reported and its
+    last good version (if any) stays served. The folder itself may vanish or be unmounted: the
+    last snapshot stays served and ``unavailable`` says why, until the folder is back.
+    """
 
     def __init__(self, root: Path, site: Site) -> None:
         self.root = root
         self.site = site
         self._entries: dict[str, _Entry] = {}
+        self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
         self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
-        self._unavailable = False
+        self.unavailable: str | None = None  # why the last scan could not read the store
+        self._alarmed = 0.0  # when that was last logged (monotonic)
+        self._rejected_now = 0  # files rejected by the current scan
 
     def scan(self) -> StoreSnapshot:
         """Look at the store once more; the same snapshot object if nothing changed."""
-        if not self.root.is_dir():
-            # An unmounted volume must not empty the feeds: keep serving what we had.
-            if not self._unavailable:
+        try:
+            # An unmounted volume leaves an empty mount point: without site.toml (which every
+            # store has) the folder is not the store, and must not empty the feeds.
+            os.stat(self.root / SITE_FILE)
+            files, unlisted = _list_store(self.root)
+        except OSError as e:
+            # Loud, and again every minute while it lasts, so that it does not scroll away.
+            if self.unavailable is None or monotonic() - self._alarmed >= ALARM_INTERVAL:
                 log.error(
-                    "article store %s is not readable; serving the last good state", self.root
-                )
-            self._unavailable = True
+                    "ARTICLE STORE UNAVAILABLE: %s cannot be read (%s: %s); still serving the "
+                    "last good state, %d articles", self.root, e.strerror, e.filename,
+                    len(self._snapshot.articles),
+                )  # fmt: skip
+                self._alarmed = monotonic()
+            self.unavailable = str(e.strerror)
             return self._snapshot
-        if self._unavailable:
+        if self.unavailable is not None:
             log.warning("article store %s is readable again", self.root)
-            self._unavailable = False
-        changed = False
+            self.unavailable = None
+        changed = unlisted != self._unlisted
+        self._unlisted = unlisted
+        self._rejected_now = 0
         seen: set[str] = set()
-        for relpath, full in _article_files(self.root):
+        for relpath, full in files:
             seen.add(relpath)
             entry = self._entries.get(relpath)
             try:
                 st: os.stat_result | None = os.stat(full)
             except OSError:
-                st = None  # vanished between listing and stat, or a dangling link
-            stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) if st else ()
+                st = None  # vanished between listing and stat, a dangling link or a loop
+            stamp = _stamp(st) if st else ()
             if entry is not None and entry.stamp == stamp:
                 continue
             changed = True
             self._entries[relpath] = self._read(relpath, full, st, entry, stamp)
         for gone in self._entries.keys() - seen:
-            del self._entries[gone]
-            changed = True
+            # The articles of a folder that cannot be listed now are kept, not deleted.
+            if not any(gone.startswith(f"{folder}/") for folder in unlisted):
+                del self._entries[gone]
+                changed = True
+        if self._rejected_now > MAX_LOGGED_REJECTIONS:
+            log.warning(
+                "rejected %d more files; `feedsvc check` lists them all",
+                self._rejected_now - MAX_LOGGED_REJECTIONS,
+            )
         if changed or self._snapshot.version == 0:
             self._snapshot = self._build(self._snapshot.version + 1)
         return self._snapshot
@@ -364,28 +398,43 @@ class StoreReader:
         previous: _Entry | None,
         stamp: tuple[int, ...],
     ) -> _Entry:
-        outcome = self._load(relpath, full, st)
+        outcome = self._load(relpath, full, st, stamp)
         if isinstance(outcome, Article):
             return _Entry(stamp, outcome, None)
+        if outcome is _CHANGED_WHILE_READ:
+            stamp = ()  # not this version's stamp: read it again on the next scan
         # A broken edit (often a half-written save) keeps the last good version served.
         served = previous.served if previous is not None else None
         if served is not None:
             outcome += " (its last good version is still served)"
-        problem = Problem(relpath, outcome)
-        log.warning("rejected %s", problem)
+        problem = Problem(printable_path(relpath), outcome)
+        self._rejected_now += 1
+        if self._rejected_now <= MAX_LOGGED_REJECTIONS:
+            log.warning("rejected %s", problem)
         return _Entry(stamp, served, problem)
 
-    def _load(self, relpath: str, full: str, st: os.stat_result | None) -> Article | str:
+    def _load(
+        self, relpath: str, full: str, st: os.stat_result | None, stamp: tuple[int, ...]
+    ) -> Article | str:
         """The file's article, or the reason it has none."""
+        try:
+            relpath.encode("utf-8")  # file names that are not UTF-8 come as lone surrogates
+        except UnicodeEncodeError:
+            return "its path is not valid UTF-8: rename it"
+        link_problem = self._link_problem(full)
+        if link_problem is not None:
+            return link_problem
         if st is None:
-            return "cannot be read (a dangling link?)"
+            return "cannot be read (it vanished while the store was scanned)"
         if not stat.S_ISREG(st.st_mode):
-            return "not a regular file"
+            return f"not a regular file ({_file_kind(st.st_mode)})"
         too_large = f"larger than {MAX_FILE_BYTES} bytes"
         if st.st_size > MAX_FILE_BYTES:
             return too_large
         try:
-            raw = _read_regular_file(full)
+            raw, after = _read_regular_file(full)
+            if after != stamp:  # an editor saved while we read: maybe a mix of two versions
+                return _CHANGED_WHILE_READ
             if len(raw) > MAX_FILE_BYTES:  # it grew after the stat
                 return too_large
             return parse_article(raw.decode("utf-8-sig"), path=relpath, site=self.site)
@@ -396,8 +445,25 @@ class StoreReader:
         except ArticleError as e:
             return e.detail
 
+    def _link_problem(self, full: str) -> str | None:
+        """Why a symbolic link is not followed: a loop, a missing target, or one outside."""
+        if not os.path.islink(full):
+            return None
+        try:
+            target = os.path.realpath(full, strict=True)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                return "a symbolic link in a loop"
+            return "a symbolic link to a missing file"
+        # A link out of the store would publish whatever file it points at.
+        root = os.path.realpath(self.root)
+        if os.path.commonpath([root, target]) != root:
+            return "a symbolic link to a file outside the store (not followed)"
+        return None
+
     def _build(self, version: int) -> StoreSnapshot:
         problems = [e.problem for e in self._entries.values() if e.problem is not None]
+        problems.extend(Problem(printable_path(f), why) for f, why in self._unlisted.items())
         candidates = [
             (path, e.served) for path, e in sorted(self._entries.items()) if e.served is not None
         ]
@@ -424,23 +490,73 @@ class StoreReader:
         )
 
 
-def _read_regular_file(path: str) -> bytes:
-    """At most MAX_FILE_BYTES + 1 bytes of a regular file. Non-blocking open: a file swapped
-    for a FIFO after it was listed must not hang the scanner."""
+# What _load answers when a file's stamp moved while it was read.
+_CHANGED_WHILE_READ = "changed while it was read; it is read again on the next scan"
+
+
+def _stamp(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "of another kind"
+
+
+def printable_path(path: str) -> str:
+    """A path as messages show it: bytes that are not UTF-8 (which Python keeps as lone
+    surrogates) as \\x escapes, control characters as \\u escapes."""
+    decoded = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", decoded)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _read_regular_file(path: str) -> tuple[bytes, tuple[int, ...]]:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file, and its stamp after reading.
+    Non-blocking open: a file swapped for a FIFO after it was listed must not hang the scanner.
+    """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise OSError(0, "not a regular file")
-        return f.read(MAX_FILE_BYTES + 1)
+        data = f.read(MAX_FILE_BYTES + 1)
+        return data, _stamp(os.fstat(f.fileno()))
 
 
-def _article_files(root: Path) -> list[tuple[str, str]]:
-    """(relative posix path, full path) of every ``*.md`` below root, hidden ones skipped."""
-    found = []
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(".md") and not name.startswith("."):
-                full = os.path.join(folder, name)
-                found.append((Path(os.path.relpath(full, root)).as_posix(), full))
-    return found
+def _list_store(root: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(relative posix path, full path) of every ``*.md`` below root, hidden ones skipped and
+    symbolic links to folders not followed; and the folders below root that cannot be listed
+    or are not followed, with why. OSError when root itself cannot be listed."""
+    found: list[tuple[str, str]] = []
+    unlisted: dict[str, str] = {}
+    pending = [""]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(os.path.join(root, folder)) as listing:
+                entries = [(e.name, e.path, e.is_dir(follow_symlinks=False)) for e in listing]
+        except OSError as e:
+            if not folder:
+                raise
+            unlisted[folder] = f"folder cannot be listed ({e.strerror}); its articles are kept"
+            continue
+        for name, full, is_folder in entries:
+            if name.startswith("."):
+                continue
+            relpath = f"{folder}/{name}" if folder else name
+            if is_folder:
+                pending.append(relpath)
+            elif name.endswith(".md"):
+                found.append((relpath, full))
+            elif os.path.islink(full) and os.path.isdir(full):
+                unlisted[relpath] = "a symbolic link to a folder (not followed)"
+    return sorted(found), unlisted

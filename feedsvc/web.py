@@ -5,7 +5,7 @@ It never parses YAML or writes a feed format: it asks the FeedService for render
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, redirect, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -166,3 +166,20 @@ def register(app: Flask, svc: FeedService) -> None:
     def no_sniffing(response: Response) -> BaseResponse:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+@bp.get("/healthz")
+def healthz() -> BaseResponse:
+    """200 while serving the store as it is now; 503 while serving a stale state because the
+    store cannot be read (a load balancer can then route around this instance)."""
+    health = service().health()
+    response = jsonify(
+        status="ok" if health.current else "stale",
+        problem=health.problem,
+        articles_served=health.articles_served,
+        files_rejected=health.files_rejected,
+        last_scan=health.last_scan.isoformat(timespec="seconds"),
+    )
+    response.status_code = 200 if health.current else 503
+    response.cache_control.no_store = True
+    return response

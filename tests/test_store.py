@@ -306,8 +306,8 @@ def test_fifos_and_dangling_links_are_reported_without_blocking(store: Store) ->
     assert [a.id for a in snapshot.articles] == ["good"]
     reasons = {p.path: p.reason for p in snapshot.problems}
     assert reasons == {
-        "pipe.md": "not a regular file",
-        "dangling.md": "cannot be read (a dangling link?)",
+        "pipe.md": "not a regular file (a FIFO)",
+        "dangling.md": "a symbolic link to a missing file",
     }
 
 
