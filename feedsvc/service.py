@@ -139,6 +139,9 @@ class FeedService:
                     self._keep_archive(view, key, rendered)
         return rendered
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def _keep_archive(self, view: _View, key: FeedKey, rendered: RenderedDocument) -> None:
         view.archives[key] = rendered
         view.archive_bytes += len(rendered.body) + len(rendered.gzip_body)

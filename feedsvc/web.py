@@ -6,13 +6,14 @@ It never parses YAML or writes a feed format: it asks the FeedService for render
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, request
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, PreconditionFailed
 from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url
 from .fastpath import FastPath
 from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
 from .service import FeedService, RenderedDocument
+from .validators import corrected
 
 EXTENSION_KEY = "feedsvc"
 bp = Blueprint("feeds", __name__)
@@ -59,7 +60,7 @@ def _document_response(
         # Web-based feed readers fetch public feeds cross-origin.
         response.access_control_allow_origin = "*"
     # If-None-Match first, then If-Modified-Since; 304 with an empty body (RFC 9110 13.1).
-    return response.make_conditional(request)
+    return _conditional(response)
 
 
 def _redirect_to(scope: Scope, fmt: FeedFormat) -> BaseResponse:
@@ -183,3 +184,13 @@ def healthz() -> BaseResponse:
     response.status_code = 200 if health.current else 503
     response.cache_control.no_store = True
     return response
+
+
+def _conditional(response: Response) -> BaseResponse:
+    """Werkzeug's make_conditional on the corrected validators (validators.corrected); a
+    failed If-Match is a plain 412, without the document. Range requests get the whole
+    document (200): feeds are small and a range of one is useless."""
+    conditional = response.make_conditional(corrected(request.environ, service().now()))
+    if conditional.status_code == 412:
+        raise PreconditionFailed()
+    return conditional
