@@ -181,6 +181,20 @@ def _shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}\u2026"
 
 
+def read_article_bytes(raw: bytes, *, path: str, site: Site) -> Article:
+    """An article file's bytes as a record: the whole path from a file to a record, pure.
+
+    Raises ArticleError when the file is too large, not UTF-8 (a BOM is allowed) or invalid.
+    """
+    if len(raw) > MAX_FILE_BYTES:
+        raise ArticleError(path, f"larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ArticleError(path, f"not UTF-8 text (byte {e.start})") from None
+    return parse_article(text, path=path, site=site)
+
+
 def slugify(name: str) -> str:
     """A file name or title as a slug: ASCII lowercase letters, digits and hyphens."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -428,18 +442,13 @@ class StoreReader:
             return "cannot be read (it vanished while the store was scanned)"
         if not stat.S_ISREG(st.st_mode):
             return f"not a regular file ({_file_kind(st.st_mode)})"
-        too_large = f"larger than {MAX_FILE_BYTES} bytes"
-        if st.st_size > MAX_FILE_BYTES:
-            return too_large
+        if st.st_size > MAX_FILE_BYTES:  # not even read
+            return f"larger than {MAX_FILE_BYTES} bytes"
         try:
             raw, after = _read_regular_file(full)
             if after != stamp:  # an editor saved while we read: maybe a mix of two versions
                 return _CHANGED_WHILE_READ
-            if len(raw) > MAX_FILE_BYTES:  # it grew after the stat
-                return too_large
-            return parse_article(raw.decode("utf-8-sig"), path=relpath, site=self.site)
-        except UnicodeDecodeError as e:
-            return f"not UTF-8 text (byte {e.start})"
+            return read_article_bytes(raw, path=relpath, site=self.site)
         except OSError as e:
             return f"cannot be read: {e.strerror}"
         except ArticleError as e:

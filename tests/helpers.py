@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -27,9 +27,12 @@ from lxml import etree
 from werkzeug.serving import make_server
 
 from feedsvc import create_app
-from feedsvc.model import Article, Site
+from feedsvc.catalog import Catalog
+from feedsvc.model import Article, Site, parse_feed_path
+from feedsvc.render import render_feed
 from feedsvc.settings import build_site
 from feedsvc.store import parse_article
+from feedsvc.timeline import visible
 
 from .conformance import atom_violations, rss_violations
 from .jsonfeed_schema import json_feed_violations
@@ -539,3 +542,15 @@ def served_urls(fmt: str, body: bytes) -> list[str]:
         if etree.QName(element).localname == "link" and element.text:
             urls.append(element.text)
     return urls
+
+
+def render_site_feed(site: Site, articles: Sequence[Article], fmt: str) -> bytes:
+    """The site feed (``all.<fmt>``) of ``articles`` as it is served once all are published
+    (drafts too): through the timeline and the catalog, as the service renders it."""
+    key = parse_feed_path(f"all.{fmt}")
+    assert key is not None
+    published = [replace(a, draft=False) for a in articles]
+    now = max((a.published for a in published), default=site.tag_epoch) + timedelta(minutes=1)
+    document = Catalog(site, visible(published, now, site.timezone)).document(key)
+    assert document is not None
+    return render_feed(site, document)
