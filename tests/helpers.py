@@ -296,10 +296,12 @@ def start_gunicorn(
     *,
     env: Mapping[str, str] | None = None,
     stdout: IO[bytes] | int = subprocess.DEVNULL,
+    stderr: IO[bytes] | int = subprocess.PIPE,
 ) -> subprocess.Popen[bytes]:
     """``gunicorn -c deploy/gunicorn.conf.py wsgi:app`` from the repository root, serving
     ``store_root`` on 127.0.0.1:``port`` with its state folder in ``home``; ``env`` adds or
-    overrides FEEDSVC_* variables. The access log goes to ``stdout``, errors to a pipe."""
+    overrides FEEDSVC_* variables. The access log goes to ``stdout``, errors to ``stderr``
+    (a pipe unless given: a long run must pass a file, or a full pipe stops the server)."""
     return subprocess.Popen(
         [str(GUNICORN), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
         cwd=REPO,
@@ -314,7 +316,7 @@ def start_gunicorn(
             **(env or {}),
         },
         stdout=stdout,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
 
 
