@@ -15,7 +15,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
 from typing import ClassVar
@@ -41,6 +41,10 @@ MAX_GUID_LENGTH = 2000
 # megabyte-long scalar must be refused before it reaches a parser that is slow on it.
 MAX_FIELD_LENGTH = 2000
 MAX_DATE_LENGTH = 100  # dateutil's time grows with the square of the length
+# Dates outside these years are typos; they would also reach the limits of date arithmetic
+# (year 9999 plus a zone offset overflows) and of feed date formats (four-digit years).
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2999
 
 _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -276,9 +280,18 @@ class _Fields:
                 parsed = dateparser.parse(text, default=_DATE_DEFAULT)
             except (ValueError, OverflowError):
                 raise self.fail(key, f"{_shown(text)} is not a date and time") from None
+        if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+            raise self.fail(key, f"year {parsed.year} is not {EARLIEST_YEAR} to {LATEST_YEAR}")
         if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=site.timezone)
-        return parsed.astimezone(site.timezone)
+            parsed = parsed.replace(tzinfo=site.timezone)
+        else:
+            parsed = parsed.astimezone(site.timezone)
+        offset = parsed.utcoffset()
+        if offset is not None and offset % timedelta(minutes=1):
+            # Local mean time (zones before ~1900, Africa/Monrovia until 1972) has offsets
+            # with seconds, which neither RFC 822 nor RFC 3339 dates can write: use UTC.
+            parsed = parsed.astimezone(UTC)
+        return parsed
 
     def image(self, key: str, base_url: str) -> Image | None:
         value = self.data.get(key)

@@ -1,0 +1,75 @@
+"""Coverage-guided fuzz target (atheris) over the whole article path: file bytes -> record ->
+every feed format. Run by bench/fuzz.sh; an input that breaks a rule below is a finding (libFuzzer
+writes it to bench/fuzz-findings/), to be turned into a regression test in tests/.
+
+The rules: a file is either rejected with a one-line reason naming it, or it becomes a record
+whose every feed format is well-formed (read as the tests read it) with nothing unsafe in its
+HTML and only http(s)/mailto URLs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import atheris
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+with atheris.instrument_imports(include=["feedsvc"]):
+    from feedsvc.errors import ArticleError
+    from feedsvc.model import FEED_FORMATS
+    from feedsvc.settings import build_site
+    from feedsvc.store import read_article_bytes
+
+from tests.helpers import (
+    SAFE_SCHEMES,
+    check_document,
+    render_site_feed,
+    served_html,
+    served_urls,
+    unsafe_html,
+    url_scheme,
+)
+
+SITE = build_site(
+    {
+        "title": "Fuzz Wire",
+        "base_url": "https://news.example.com",
+        "tag_authority": "news.example.com",
+        "tag_date": "2025-01-01",
+        "categories": {
+            slug: {} for slug in ("technology", "energy", "culture", "economy", "science", "world")
+        },
+    }
+)
+
+
+def check_rejection(error: ArticleError) -> None:
+    assert error.path == "fuzz.md", error
+    assert error.reason, error
+    assert "\n" not in str(error), str(error)
+
+
+def test_one_input(data: bytes) -> None:
+    try:
+        article = read_article_bytes(data, path="fuzz.md", site=SITE)
+    except ArticleError as error:
+        check_rejection(error)
+        return
+    for fmt in FEED_FORMATS:
+        body = render_site_feed(SITE, [article], fmt)
+        assert [guid for guid, _ in check_document(body, fmt)] == [article.guid]
+        for fragment in served_html(fmt, body):
+            assert unsafe_html(fragment) == [], fragment
+        for url in served_urls(fmt, body):
+            assert url_scheme(url) in SAFE_SCHEMES, url
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
