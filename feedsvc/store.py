@@ -282,11 +282,14 @@ class _Fields:
                 raise self.fail(key, f"{_shown(text)} is not a date and time") from None
         if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
             raise self.fail(key, f"year {parsed.year} is not {EARLIEST_YEAR} to {LATEST_YEAR}")
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=site.timezone)
-        else:
-            parsed = parsed.astimezone(site.timezone)
-        offset = parsed.utcoffset()
+        try:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=site.timezone)
+            else:
+                parsed = parsed.astimezone(site.timezone)
+            offset = parsed.utcoffset()
+        except (ValueError, OverflowError):  # "14-40" reads as a zone 40 hours off
+            raise self.fail(key, f"{_shown(value)} has no valid time zone") from None
         if offset is not None and offset % timedelta(minutes=1):
             # Local mean time (zones before ~1900, Africa/Monrovia until 1972) has offsets
             # with seconds, which neither RFC 822 nor RFC 3339 dates can write: use UTC.
@@ -466,6 +469,9 @@ class StoreReader:
             return f"cannot be read: {e.strerror}"
         except ArticleError as e:
             return e.detail
+        except Exception:  # a bug of ours, or of a library: it must not stop the other files
+            log.exception("unexpected error reading %s", printable_path(relpath))
+            return "could not be read because of an unexpected error (see the log)"
 
     def _link_problem(self, full: str) -> str | None:
         """Why a symbolic link is not followed: a loop, a missing target, or one outside."""

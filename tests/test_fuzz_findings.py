@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from feedsvc import store as store_module
 from feedsvc.errors import ArticleError
-from feedsvc.model import FEED_FORMATS
-from feedsvc.settings import build_site
-from feedsvc.store import read_article_bytes
+from feedsvc.model import FEED_FORMATS, Article, Site
+from feedsvc.settings import build_site, load_settings
+from feedsvc.store import StoreReader, read_article_bytes
 
-from .helpers import check_document, render_site_feed
+from .helpers import Store, check_document, render_site_feed
 
 
-def site(timezone: str = "Europe/Berlin"):  # type: ignore[no-untyped-def]
+def site(timezone: str = "Europe/Berlin") -> Site:
     return build_site(
         {
             "title": "Fuzz Wire",
@@ -57,3 +58,34 @@ def test_the_last_year_still_renders() -> None:
     record = read_article_bytes(article("2999-12-31 23:59"), path="fuzz.md", site=ny)
     for fmt in FEED_FORMATS:
         check_document(render_site_feed(ny, [record], fmt), fmt)
+
+
+@pytest.mark.parametrize("published", ["2025-03-05 14-40", "2025-03-05 14:40 +2500"])
+def test_a_zone_a_day_or_more_off_is_rejected(published: str) -> None:
+    # Found: "14-40" reads as 14:00 in a zone 40 hours off; converting it raised ValueError
+    # out of the loader, which stopped the whole scan (every request after it failed).
+    with pytest.raises(ArticleError, match="has no valid time zone") as caught:
+        read_article_bytes(article(published), path="fuzz.md", site=site())
+    assert caught.value.field == "published"
+
+
+def test_an_unexpected_error_in_one_file_never_stops_the_others(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.add("good.md", id="good")
+    store.add("trigger.md", id="trigger")
+    real = store_module.parse_article
+
+    def buggy(text: str, *, path: str, site: Site) -> Article:
+        if path == "trigger.md":
+            raise RuntimeError("a bug we have not found yet")
+        return real(text, path=path, site=site)
+
+    monkeypatch.setattr(store_module, "parse_article", buggy)
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    snapshot = StoreReader(settings.articles_dir, settings.site).scan()
+    assert [a.id for a in snapshot.articles] == ["good"]
+    assert [(p.path, p.reason) for p in snapshot.problems] == [
+        ("trigger.md", "could not be read because of an unexpected error (see the log)")
+    ]
+    assert "a bug we have not found yet" in caplog.text
