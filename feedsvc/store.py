@@ -308,8 +308,12 @@ class _Fields:
         raw_url = image.text("url")
         if not raw_url:
             raise self.fail(key, "has no url")
-        url = urljoin(base_url, raw_url)
-        if urlsplit(url).scheme not in ("http", "https") or xml_safe(url) != url or " " in url:
+        try:
+            url = urljoin(base_url, raw_url)
+            scheme = urlsplit(url).scheme
+        except ValueError:  # urllib refuses some hosts, such as an unclosed "[" (IPv6)
+            scheme = ""
+        if scheme not in ("http", "https") or xml_safe(url) != url or " " in url:
             raise self.fail(key, f"url {_shown(raw_url)} is not an http(s) URL")
         mime_type = image.text("type").lower() or None
         if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):

@@ -89,3 +89,12 @@ def test_an_unexpected_error_in_one_file_never_stops_the_others(
         ("trigger.md", "could not be read because of an unexpected error (see the log)")
     ]
     assert "a bug we have not found yet" in caplog.text
+
+
+@pytest.mark.parametrize("url", ["https://news.]xample.com/a.jpg", "http://[::1/a.jpg"])
+def test_an_image_url_urllib_cannot_split_is_rejected(url: str) -> None:
+    # Found: urljoin raises ValueError ("Invalid IPv6 URL") on a host with a lone bracket.
+    text = article("2025-03-05 14:40").replace(b"---\nBody", f"image: '{url}'\n---\nBody".encode())
+    with pytest.raises(ArticleError, match="is not an http") as caught:
+        read_article_bytes(text, path="fuzz.md", site=site())
+    assert caught.value.field == "image"
