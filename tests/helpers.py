@@ -28,8 +28,9 @@ from werkzeug.serving import make_server
 
 from feedsvc import create_app
 from feedsvc.catalog import Catalog
-from feedsvc.model import Article, Site, parse_feed_path
+from feedsvc.model import FEED_FORMATS, Article, Site, parse_feed_path
 from feedsvc.render import render_feed
+from feedsvc.sanitize import xml_safe
 from feedsvc.settings import build_site
 from feedsvc.store import parse_article
 from feedsvc.timeline import visible
@@ -556,3 +557,18 @@ def render_site_feed(site: Site, articles: Sequence[Article], fmt: str) -> bytes
     document = Catalog(site, visible(published, now, site.timezone)).document(key)
     assert document is not None
     return render_feed(site, document)
+
+
+def assert_served_safely(article: Article, site: Site) -> None:
+    """A record renders, in every format, into a well-formed, readable feed whose HTML is
+    sanitized and whose URLs are http(s) or mailto (the property tests and the fuzz target)."""
+    for text in (article.title, article.summary_html, article.content_html, *article.tags):
+        assert xml_safe(text) == text
+        text.encode("utf-8")  # no lone surrogate
+    for fmt in FEED_FORMATS:
+        body = render_site_feed(site, [article], fmt)
+        assert [guid for guid, _ in check_document(body, fmt)] == [article.guid]
+        for fragment in served_html(fmt, body):
+            assert unsafe_html(fragment) == [], fragment
+        for url in served_urls(fmt, body):
+            assert url_scheme(url) in SAFE_SCHEMES, url
