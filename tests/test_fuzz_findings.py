@@ -98,3 +98,16 @@ def test_an_image_url_urllib_cannot_split_is_rejected(url: str) -> None:
     with pytest.raises(ArticleError, match="is not an http") as caught:
         read_article_bytes(text, path="fuzz.md", site=site())
     assert caught.value.field == "image"
+
+
+@pytest.mark.parametrize("media_type", ["imag$e/jpeg", "image/jp!eg", "image/#", "a&b/c"])
+def test_a_media_type_with_characters_no_feed_validator_takes_is_rejected(
+    media_type: str,
+) -> None:
+    # Found: RFC 6838 allows "!#$&^" in type names, but the JSON Feed schema (and validators)
+    # do not; "imag$e/jpeg" was written into every format.
+    image = f"image: {{url: /a.jpg, type: '{media_type}', length: 1}}"
+    text = article("2025-03-05 14:40").replace(b"---\nBody", f"{image}\n---\nBody".encode())
+    with pytest.raises(ArticleError, match="is not a media type") as caught:
+        read_article_bytes(text, path="fuzz.md", site=site())
+    assert caught.value.field == "image"
