@@ -299,6 +299,31 @@ def test_arbitrary_unicode_is_rejected_clearly_or_served_well_formed(
     assert_served_safely(outcome, SITE)
 
 
+TEXT_FIELDS = ["title", "tags", "author", "authors", "sources", "summary", "body"]
+SPECIAL_TEXT = st.lists(st.sampled_from([*SPECIALS, "a", "b", " "]), min_size=1, max_size=12)
+
+
+@PROPERTY
+@given(key=st.sampled_from(TEXT_FIELDS), value=SPECIAL_TEXT.map("".join))
+def test_every_text_field_drops_what_xml_cannot_carry(key: str, value: str) -> None:
+    # Denser than the test above: one text field at a time, made of the hard characters only.
+    fields: dict[str, str | None] = {
+        "id": "a1", "title": '"T"', "published": "2025-03-10", "category": "technology"
+    }  # fmt: skip
+    if key != "body":
+        fields[key] = yaml_quoted(value)
+    body = value if key == "body" else "Body."
+    outcome: Article | ArticleError
+    try:
+        outcome = read_article_bytes(article_bytes(fields, body), path="x/evil.md", site=SITE)
+    except ArticleError as error:
+        outcome = error
+    if isinstance(outcome, ArticleError):
+        assert outcome.field in (key, None), outcome  # None: YAML or UTF-8 refused the file
+    else:
+        assert_served_safely(outcome, SITE)
+
+
 @PROPERTY
 @given(
     st.lists(
