@@ -102,28 +102,22 @@ def _category(slug: str) -> Scope:
     return Scope("category", slug)
 
 
-@bp.get("/tag/<slug>/feed/")
-@bp.get("/tag/<slug>/feed/rss/")
-@bp.get("/tag/<slug>/feed/rss2/")
-def wordpress_tag_rss(slug: str) -> BaseResponse:
-    return _redirect_to(Scope("tag", label_slug(slug)), "rss")
+@bp.get("/<any(tag, author):kind>/<slug>/feed/")
+@bp.get("/<any(tag, author):kind>/<slug>/feed/rss/")
+@bp.get("/<any(tag, author):kind>/<slug>/feed/rss2/")
+def wordpress_label_rss(kind: str, slug: str) -> BaseResponse:
+    return _redirect_to(_label(kind, slug), "rss")
 
 
-@bp.get("/tag/<slug>/feed/atom/")
-def wordpress_tag_atom(slug: str) -> BaseResponse:
-    return _redirect_to(Scope("tag", label_slug(slug)), "atom")
+@bp.get("/<any(tag, author):kind>/<slug>/feed/atom/")
+def wordpress_label_atom(kind: str, slug: str) -> BaseResponse:
+    return _redirect_to(_label(kind, slug), "atom")
 
 
-@bp.get("/author/<slug>/feed/")
-@bp.get("/author/<slug>/feed/rss/")
-@bp.get("/author/<slug>/feed/rss2/")
-def wordpress_author_rss(slug: str) -> BaseResponse:
-    return _redirect_to(Scope("author", label_slug(slug)), "rss")
-
-
-@bp.get("/author/<slug>/feed/atom/")
-def wordpress_author_atom(slug: str) -> BaseResponse:
-    return _redirect_to(Scope("author", label_slug(slug)), "atom")
+def _label(kind: str, slug: str) -> Scope:
+    """A tag or author scope from a WordPress path; WordPress slugs are label slugs already,
+    folding them again matches "J%C3%BCrgen" to "jurgen" too."""
+    return Scope("tag" if kind == "tag" else "author", label_slug(slug))
 
 
 @bp.get("/")
