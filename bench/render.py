@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.utils import feedgenerator
 
 from feedsvc.catalog import Catalog, feed_url, item_content_html
-from feedsvc.model import SITE_SCOPE, FeedKey, Site
+from feedsvc.model import FEED_FORMATS, SITE_SCOPE, FeedKey, Site
 from feedsvc.render import render_feed
 from feedsvc.settings import load_settings
 from feedsvc.store import StoreReader
@@ -72,8 +72,8 @@ def main() -> None:
     snapshot = StoreReader(config.articles_dir, site).scan()
     catalog = Catalog(site, visible(snapshot.articles, FAR_FUTURE, site.timezone))
     rows = []
-    for fmt in ("rss", "atom", "json"):
-        document = catalog.document(FeedKey(SITE_SCOPE, fmt))  # type: ignore[arg-type]
+    for fmt in FEED_FORMATS:
+        document = catalog.document(FeedKey(SITE_SCOPE, fmt))
         assert document is not None
         assert len(document.articles) == 50
         ours = timed(lambda: render_feed(site, document))  # noqa: B023 - called right here

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from .common import Timing, summarize, table
 
@@ -82,13 +83,13 @@ def ensure_store(stores: Path, size: int) -> Path:
     return path
 
 
-def probe(script: str, store: Path, state: Path) -> dict[str, object]:
+def probe(script: str, store: Path, state: Path) -> dict[str, Any]:
     started = time.perf_counter()
     output = subprocess.run(
         [sys.executable, "-c", script, str(store), str(state)],
         capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout  # fmt: skip
-    result: dict[str, object] = json.loads(output.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     result["process"] = time.perf_counter() - started
     return result
 
