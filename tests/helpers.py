@@ -28,12 +28,12 @@ from werkzeug.serving import make_server
 
 from feedsvc import create_app
 from feedsvc.catalog import Catalog
-from feedsvc.model import FEED_FORMATS, Article, Site, parse_feed_path
+from feedsvc.model import FEED_FORMATS, Article, Month, Site, parse_feed_path
 from feedsvc.render import render_feed
 from feedsvc.sanitize import xml_safe
 from feedsvc.settings import build_site
 from feedsvc.store import parse_article
-from feedsvc.timeline import visible
+from feedsvc.timeline import Timeline, visible
 
 from .conformance import atom_violations, rss_violations
 from .jsonfeed_schema import json_feed_violations
@@ -572,3 +572,24 @@ def assert_served_safely(article: Article, site: Site) -> None:
             assert unsafe_html(fragment) == [], fragment
         for url in served_urls(fmt, body):
             assert url_scheme(url) in SAFE_SCHEMES, url
+
+
+# "Now" for documents rendered in memory: after every test article.
+RENDER_MONTH = Month(2025, 6)
+
+
+def catalog_of(site: Site, articles: Sequence[Article], month: Month = RENDER_MONTH) -> Catalog:
+    """A catalog of exactly these articles, in this order (as a timeline would order them)."""
+    expires = month.next().start(site.timezone)
+    return Catalog(site, Timeline(tuple(articles), next_due=None, month=month, expires=expires))
+
+
+def render_path(
+    site: Site, articles: Sequence[Article], path: str, month: Month = RENDER_MONTH
+) -> bytes:
+    """The bytes of the document at /feeds/``path`` over these articles, rendered in memory."""
+    key = parse_feed_path(path)
+    assert key is not None
+    document = catalog_of(site, articles, month).document(key)
+    assert document is not None
+    return render_feed(site, document)

@@ -7,33 +7,13 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
-from feedsvc.catalog import Catalog
-from feedsvc.model import Article, Image, Month, Site, parse_feed_path
+from feedsvc.model import Article, Image, Site
 from feedsvc.pages import render_index
-from feedsvc.render import render_feed
-from feedsvc.timeline import Timeline
 
-from .helpers import NS, check_feed, make_article, parse_xml
+from .helpers import NS, catalog_of, check_feed, make_article, parse_xml, render_path
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-JUNE_2025 = Month(2025, 6)
-
-
-def catalog_of(site: Site, articles: list[Article], month: Month = JUNE_2025) -> Catalog:
-    """A catalog of exactly these articles, in this order (as a timeline would order them)."""
-    expires = month.next().start(site.timezone)
-    return Catalog(site, Timeline(tuple(articles), next_due=None, month=month, expires=expires))
-
-
-def render_path(site: Site, articles: list[Article], path: str) -> bytes:
-    key = parse_feed_path(path)
-    assert key is not None
-    document = catalog_of(site, articles).document(key)
-    assert document is not None
-    return render_feed(site, document)
 
 
 def rss(site: Site, articles: list[Article], scope: str = "all") -> bytes:
