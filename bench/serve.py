@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,20 +28,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.helpers import write_nginx_conf
+from tests.helpers import free_port, write_nginx_conf
 
 from .common import summarize, table
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED = "/feeds/all.rss"
 SCENARIOS = ("200 identity", "200 gzip", "304")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
