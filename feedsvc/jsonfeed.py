@@ -8,7 +8,6 @@ An archive document (RFC 5005 has no JSON form) is reached the JSON Feed way, by
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from .catalog import FeedDocument, feed_url, item_content_html, item_summary_html
@@ -49,8 +48,8 @@ def _item(site: Site, article: Article) -> dict[str, Any]:
         item["summary"] = article.summary_text  # plain text, as the spec asks
     if article.image is not None:
         item["image"] = article.image.url
-    item["date_published"] = _rfc3339(article.published)
-    item["date_modified"] = _rfc3339(article.updated)
+    item["date_published"] = article.published.isoformat()  # RFC 3339, as RSS and Atom
+    item["date_modified"] = article.updated.isoformat()
     if article.authors:
         item["authors"] = [{"name": name} for name in article.authors]
     if article.tags:
@@ -68,7 +67,3 @@ def _item(site: Site, article: Article) -> dict[str, Any]:
         # An extension object (spec: keys starting with "_"), named after Dublin Core's element.
         item["_dc"] = {"about": "http://purl.org/dc/elements/1.1/", "source": list(article.sources)}
     return item
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat()
