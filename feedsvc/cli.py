@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from .errors import ConfigError
 from .settings import Settings, env_config, load_settings
-from .store import StoreReader, slugify
+from .store import StoreReader, TextError, slugify
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +53,14 @@ def _settings(store: str | None) -> Settings:
 def _check(settings: Settings) -> int:
     # The reader logs each rejection for the service's log; here they are printed instead.
     logging.getLogger("feedsvc.store").setLevel(logging.ERROR)
-    snapshot = StoreReader(settings.articles_dir, settings.site).scan()
+    reader = StoreReader(settings.articles_dir, settings.site)
+    snapshot = reader.scan()
+    # The service renders texts when a feed first shows them; a check renders every one.
+    for article in snapshot.articles:
+        try:
+            article.source.text()
+        except TextError as error:
+            snapshot = reader.withdraw(error)
     for problem in snapshot.problems:
         print(problem)
     rejected = len({p.path for p in snapshot.problems})

@@ -47,6 +47,11 @@ class LastModifiedLedger:
                             "memory and restarts may move it", state_dir, e)  # fmt: skip
                 self._path = None
 
+    @property
+    def folder(self) -> Path | None:
+        """The state folder, when it can be written."""
+        return self._path.parent if self._path is not None else None
+
     def last_modified(self, name: str, etag: str, floor: datetime, now: datetime) -> datetime:
         """The Last-Modified of feed ``name`` whose bytes have ``etag``.
 

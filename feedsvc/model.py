@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 FeedFormat = Literal["rss", "atom", "json"]
@@ -74,8 +74,37 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleText:
+    """What an article version's Markdown renders to, sanitized."""
+
+    content_html: str  # the body
+    summary_html: str  # the front-matter summary or an excerpt of the body
+    summary_text: str  # the same summary as plain text, for formats that want no markup
+
+
+class TextSource(Protocol):
+    """Where an article's rendered text comes from: at hand, or rendered on first use (a store
+    of 100,000 articles is listed from front matter alone; see store.py)."""
+
+    def text(self) -> ArticleText:
+        """The rendered text; raises errors.ArticleError when this version cannot give it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyText:
+    """Text rendered already."""
+
+    rendered: ArticleText
+
+    def text(self) -> ArticleText:
+        return self.rendered
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
-    """One servable article version: validated, rendered and sanitized once, when loaded."""
+    """One servable article version: its front matter validated; its text rendered and
+    sanitized once, at the latest when a document first needs it."""
 
     id: str
     guid: str
@@ -89,12 +118,25 @@ class Article:
     language: str
     slug: str
     link: str
-    summary_html: str  # sanitized; the front-matter summary or an excerpt of the body
-    summary_text: str  # the same summary as plain text, for formats that want no markup
-    content_html: str  # sanitized body
     image: Image | None
     sources: tuple[str, ...]
     draft: bool
+    source: TextSource  # equal for equal versions of one file
+
+    @property
+    def content_html(self) -> str:
+        """The sanitized body."""
+        return self.source.text().content_html
+
+    @property
+    def summary_html(self) -> str:
+        """The sanitized summary: the front-matter summary or an excerpt of the body."""
+        return self.source.text().summary_html
+
+    @property
+    def summary_text(self) -> str:
+        """The summary as plain text."""
+        return self.source.text().summary_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from .opml import render_opml
 from .pages import render_index
 from .render import CONTENT_TYPES, render_feed
 from .settings import Settings
-from .store import StoreReader, StoreSnapshot
+from .store import StoreReader, StoreSnapshot, TextError
 from .timeline import Timeline, visible
 
 Clock = Callable[[], datetime]
@@ -91,7 +91,7 @@ class FeedService:
         self.settings = settings
         self._clock = clock
         self._ledger = ledger
-        self._reader = StoreReader(settings.articles_dir, settings.site)
+        self._reader = StoreReader(settings.articles_dir, settings.site, pack_folder=ledger.folder)
         self._scan_lock = threading.Lock()
         self._render_lock = threading.Lock()
         self._view_lock = threading.Lock()
@@ -113,7 +113,19 @@ class FeedService:
 
     def feed(self, key: FeedKey) -> RenderedDocument | None:
         """The current version of a feed document; None when there is no such document now."""
-        view = self._current_view()
+        while True:
+            view = self._current_view()
+            try:
+                return self._feed(view, key)
+            except TextError as error:
+                # An article's text is rendered when a document first shows it; if it cannot
+                # be (an invalid body, or the file changed since it was read), the article is
+                # taken back or read again, and the document rendered from the new snapshot.
+                # Each round takes one article version out, so this ends.
+                with self._scan_lock:
+                    self._snapshot = self._reader.withdraw(error)
+
+    def _feed(self, view: _View, key: FeedKey) -> RenderedDocument | None:
         rendered = view.documents.get(key)
         if rendered is not None:
             return rendered

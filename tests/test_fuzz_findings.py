@@ -9,7 +9,7 @@ import pytest
 
 from feedsvc import store as store_module
 from feedsvc.errors import ArticleError
-from feedsvc.model import FEED_FORMATS, Article, Site
+from feedsvc.model import FEED_FORMATS, Site
 from feedsvc.settings import build_site, load_settings
 from feedsvc.store import StoreReader, read_article_bytes
 
@@ -74,14 +74,14 @@ def test_an_unexpected_error_in_one_file_never_stops_the_others(
 ) -> None:
     store.add("good.md", id="good")
     store.add("trigger.md", id="trigger")
-    real = store_module.parse_article
+    real = store_module.parse_head
 
-    def buggy(text: str, *, path: str, site: Site) -> Article:
+    def buggy(text: str, *, path: str, site: Site) -> tuple[store_module.Head, str]:
         if path == "trigger.md":
             raise RuntimeError("a bug we have not found yet")
         return real(text, path=path, site=site)
 
-    monkeypatch.setattr(store_module, "parse_article", buggy)
+    monkeypatch.setattr(store_module, "parse_head", buggy)
     settings = load_settings({"ARTICLES_DIR": str(store.root)})
     snapshot = StoreReader(settings.articles_dir, settings.site).scan()
     assert [a.id for a in snapshot.articles] == ["good"]

@@ -1,0 +1,145 @@
+"""Between full sweeps, the store reader looks only at the files inotify names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from feedsvc import store as store_module
+from feedsvc.settings import load_settings
+from feedsvc.store import StoreReader
+from feedsvc.watch import TreeWatch
+
+from .helpers import Store
+
+
+def reader_of(store: Store) -> StoreReader:
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    return StoreReader(settings.articles_dir, settings.site)
+
+
+class Listings:
+    """Counts full listings of the store (the sweep), the cost the watch saves."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = store_module._list_store
+
+        def counted(root: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
+            self.count += 1
+            return real(root)
+
+        monkeypatch.setattr(store_module, "_list_store", counted)
+
+
+def ids(reader: StoreReader) -> list[str]:
+    return [a.id for a in reader.scan().articles]
+
+
+def test_an_idle_check_lists_nothing_and_changes_are_seen_without_a_sweep(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.add("2025/a.md", id="a", title='"A"')
+    reader = reader_of(store)
+    listings = Listings(monkeypatch)
+    first = reader.scan()
+    assert listings.count == 1
+    assert reader.scan() is first  # idle: same snapshot, no listing
+    assert listings.count == 1
+
+    store.add("2025/b.md", id="b")  # a new file
+    assert ids(reader) == ["a", "b"]
+    path = store.root / "2025/a.md"
+    store.write(path, path.read_text().replace('"A"', '"A, edited"'))  # an edit
+    assert [a.title for a in reader.scan().articles if a.id == "a"] == ["A, edited"]
+    (store.root / "2025/b.md").unlink()  # a deletion
+    assert ids(reader) == ["a"]
+    os.rename(store.root / "2025/a.md", store.root / "2025/c.md")  # a rename
+    assert [a.path for a in reader.scan().articles] == ["2025/c.md"]
+    assert listings.count == 1
+
+
+def test_a_new_folder_or_a_moved_one_makes_a_sweep(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.add("a.md", id="a")
+    reader = reader_of(store)
+    listings = Listings(monkeypatch)
+    reader.scan()
+    store.add("2026/01/b.md", id="b")  # a folder, and a file in it created at once
+    assert ids(reader) == ["a", "b"]
+    assert listings.count == 2
+    # The new folder is watched from then on.
+    store.add("2026/01/c.md", id="c")
+    assert ids(reader) == ["a", "b", "c"]
+    assert listings.count == 2
+    os.rename(store.root / "2026", store.root / "archive")
+    assert [a.path for a in reader.scan().articles] == [
+        "a.md",
+        "archive/01/b.md",
+        "archive/01/c.md",
+    ]
+
+
+def test_a_full_sweep_still_comes_now_and_then(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.add("a.md", id="a")
+    reader = reader_of(store)
+    listings = Listings(monkeypatch)
+    reader.scan()
+    monkeypatch.setattr(store_module, "FULL_SWEEP_INTERVAL", 0.0)
+    reader.scan()
+    assert listings.count == 2
+
+
+def test_without_inotify_every_check_sweeps(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(root: Path) -> TreeWatch:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(store_module, "TreeWatch", refuse)
+    store.add("a.md", id="a")
+    reader = reader_of(store)
+    listings = Listings(monkeypatch)
+    reader.scan()
+    store.add("b.md", id="b")
+    assert ids(reader) == ["a", "b"]
+    assert listings.count == 2
+
+
+def test_hidden_files_and_other_names_are_not_changes(store: Store) -> None:
+    store.add("a.md", id="a")
+    watch = TreeWatch(store.root)
+    try:
+        (store.root / ".a.md.swp").write_text("editor state")
+        (store.root / "notes.txt").write_text("not an article")
+        assert watch.changes().paths == set()
+        (store.root / "a.md").touch()
+        assert watch.changes().paths == {"a.md"}
+    finally:
+        watch.close()
+
+
+def test_a_forked_worker_watches_for_itself(store: Store) -> None:
+    store.add("a.md", id="a")
+    reader = reader_of(store)
+    reader.scan()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child, as a gunicorn worker after preload_app
+        try:
+            reader.scan()  # its own watch
+            store.add("b.md", id="b")
+            found = ids(reader)
+            os.write(write, ",".join(found).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child_saw = pipe.read()
+    os.waitpid(pid, 0)
+    assert child_saw == "a,b"
+    # The parent's watch saw the same change on its own descriptor.
+    assert ids(reader) == ["a", "b"]
