@@ -18,6 +18,7 @@ from html import escape
 from urllib.parse import quote
 
 from .model import (
+    FEED_FORMATS,
     SITE_SCOPE,
     Article,
     FeedKey,
@@ -188,6 +189,24 @@ class Catalog:
                 grouped = (sorted(by_month), {m: tuple(a) for m, a in by_month.items()})
                 self._months[entry.scope] = grouped
         return grouped
+
+
+def document_keys(catalog: Catalog) -> Iterator[FeedKey]:
+    """Every feed document that exists now: each scope's subscription document and archive
+    months (from its oldest article's month to the current one, empty months included), in
+    every format, in list order."""
+    for entry in catalog.entries():
+        months: list[Month] = []
+        if entry.articles:
+            month = month_of(entry.articles[-1])
+            while month <= catalog.timeline.month:
+                months.append(month)
+                month = month.next()
+        for fmt in FEED_FORMATS:
+            key = FeedKey(entry.scope, fmt)
+            yield key
+            for month in months:
+                yield key.archived(month)
 
 
 def month_of(article: Article) -> Month:

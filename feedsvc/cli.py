@@ -9,8 +9,10 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, ExportError
+from .export import SNIPPET_NAME, build
 from .settings import Settings, env_config, load_settings
 from .store import StoreReader, TextError, slugify
 
@@ -27,6 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     new.add_argument("--category", required=True, help="a category slug from site.toml")
     new.add_argument("--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)")
 
+    build = commands.add_parser(
+        "build", help="write every feed, archive, the OPML list and the home page as files"
+    )
+    build.add_argument("out", help="the folder to write (created, or replaced if an export)")
+    build.add_argument("--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)")
+    build.add_argument(
+        "--no-gzip", action="store_true", help="do not write precompressed .gz files"
+    )
+
     serve = commands.add_parser("serve", help="run the development server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -37,8 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(_settings(args.store))
         if args.command == "new":
             return _new(_settings(args.store), args.title, args.category)
+        if args.command == "build":
+            return _build(_settings(args.store), Path(args.out), precompress=not args.no_gzip)
         return _serve(args.host, args.port)
-    except ConfigError as error:
+    except (ConfigError, ExportError) as error:
         print(f"feedsvc: {error}", file=sys.stderr)
         return 2
 
@@ -96,6 +109,22 @@ def _new(settings: Settings, title: str, category: str) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(path)
+    return 0
+
+
+def _build(settings: Settings, out: Path, *, precompress: bool) -> int:
+    try:
+        count = build(
+            settings,
+            out,
+            now=datetime.now(UTC),
+            state_dir=settings.state_dir,
+            precompress=precompress,
+        )
+    except OSError as error:
+        print(f"feedsvc: cannot write {out}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"{count} documents written to {out}; nginx: {out / SNIPPET_NAME}")
     return 0
 
 

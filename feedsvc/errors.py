@@ -27,3 +27,7 @@ class ArticleError(FeedsvcError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.detail}"
+
+
+class ExportError(FeedsvcError):
+    """A static export cannot be written where asked."""

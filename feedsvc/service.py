@@ -154,6 +154,10 @@ class FeedService:
     def now(self) -> datetime:
         return self._clock()
 
+    def catalog(self) -> Catalog:
+        """The scopes and documents served now."""
+        return self._current_view().catalog
+
     def _keep_archive(self, view: _View, key: FeedKey, rendered: RenderedDocument) -> None:
         view.archives[key] = rendered
         view.archive_bytes += len(rendered.body) + len(rendered.gzip_body)
