@@ -8,6 +8,8 @@
 #
 # It reads the same variables as deploy/gunicorn.conf.py: FEEDSVC_BIND (host:port, default
 # 127.0.0.1:8000), FEEDSVC_WORKERS (default 2), FEEDSVC_ACCESS_LOG (off: no access log).
+# Partner tokens are replaced by [redacted] in granian's access log by the app itself (each
+# worker installs feedsvc.redact's filter on the granian.access logger).
 # SIGHUP replaces the workers (each loads the app and scans the store itself: there is no
 # preloading); SIGTERM stops, giving requests in flight 30 s.
 set -eu

@@ -11,6 +11,8 @@ Article edits need neither: each worker rescans the store by itself.
 
 import os
 
+from feedsvc import redact
+
 # Loopback by default: a reverse proxy (TLS, logging) sits in front; FEEDSVC_BIND changes it.
 bind = os.environ.get("FEEDSVC_BIND", "127.0.0.1:8000")
 # Each worker holds its own store copy and rendered feeds; two keep serving if one dies.
@@ -27,6 +29,9 @@ timeout = 30
 graceful_timeout = 30
 # Readers polling every few minutes reuse a connection only briefly; idle ones close after 5 s.
 keepalive = 5
+# Partner tokens (in /partners/<token>/ paths and Bearer headers) are replaced by [redacted]
+# in the access and error logs, whatever their format (the app installs the same filter).
+redact.install()
 # Access log to stdout, where journald (or the container runtime) collects it; behind nginx,
 # which logs every request itself, FEEDSVC_ACCESS_LOG=off saves a third of a cached request's cost.
 accesslog = None if os.environ.get("FEEDSVC_ACCESS_LOG") == "off" else "-"

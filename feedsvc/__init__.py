@@ -8,8 +8,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import web
+from . import redact, web
 from .lastmod import LastModifiedLedger
+from .partners import PartnerRegistry
 from .service import Clock, FeedService
 from .settings import env_config, load_settings
 
@@ -34,5 +35,12 @@ def create_app(config: Mapping[str, object] | None = None, *, clock: Clock | Non
         app.config.update(config)
     settings = load_settings(app.config)
     ledger = LastModifiedLedger(settings.state_dir or Path(app.instance_path))
-    web.register(app, FeedService(settings, clock=clock or _utc_now, ledger=ledger))
+    registry = None
+    if settings.partners_file is not None:
+        # Looked at no more often than the store, and never per request.
+        registry = PartnerRegistry(settings.partners_file, settings.rescan_interval)
+    # Partner tokens travel in paths and headers: keep them out of every server's log.
+    redact.install()
+    service = FeedService(settings, clock=clock or _utc_now, ledger=ledger)
+    web.register(app, service, registry)
     return app

@@ -276,7 +276,7 @@ def language_name(tag: str) -> str:
 
 
 def feed_url(site: Site, key: FeedKey) -> str:
-    return f"{site.base_url}/feeds/{quote(key.path)}"
+    return f"{site.base_url}{site.feeds_path}/{quote(key.path)}"
 
 
 def page_url(site: Site, scope: Scope) -> str:

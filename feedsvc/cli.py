@@ -13,7 +13,9 @@ from pathlib import Path
 
 from .errors import ConfigError, ExportError
 from .export import SNIPPET_NAME, build
-from .settings import Settings, env_config, load_settings
+from .model import LANGUAGE_PATTERN, PARTNER_NAME_PATTERN, Partner
+from .partners import editing, hash_token, new_token
+from .settings import Settings, env_config, load_settings, read_partners_file
 from .store import StoreReader, TextError, slugify
 
 
@@ -38,6 +40,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-gzip", action="store_true", help="do not write precompressed .gz files"
     )
 
+    partner = commands.add_parser(
+        "partner", help="add or revoke a syndication partner (FEEDSVC_PARTNERS_FILE)"
+    )
+    actions = partner.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a partner and print its token, once")
+    add.add_argument("name", help="letters, digits, '-' or '_'; names its feeds' Atom ids")
+    add.add_argument(
+        "--categories", nargs="+", default=[], metavar="SLUG", help="allowed (default: all)"
+    )
+    add.add_argument(
+        "--languages", nargs="+", default=[], metavar="TAG", help="allowed (default: all)"
+    )
+    add.add_argument(
+        "--full-text",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="whole articles, or summaries only (default: whole articles)",
+    )
+    add.add_argument("--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)")
+    revoke = actions.add_parser("revoke", help="remove a partner: its token stops working")
+    revoke.add_argument("name")
+    revoke.add_argument("--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)")
+    actions.add_parser("list", help="list the partners and what each may read").add_argument(
+        "--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)"
+    )
+
     serve = commands.add_parser("serve", help="run the development server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -48,12 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(_settings(args.store))
         if args.command == "new":
             return _new(_settings(args.store), args.title, args.category)
+        if args.command == "partner":
+            return _partner(_settings(args.store), args)
         if args.command == "build":
             return _build(_settings(args.store), Path(args.out), precompress=not args.no_gzip)
         return _serve(args.host, args.port)
     except (ConfigError, ExportError) as error:
         print(f"feedsvc: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the partners file cannot be written, for instance
+        print(f"feedsvc: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 1
 
 
 def _settings(store: str | None) -> Settings:
@@ -126,6 +159,62 @@ def _build(settings: Settings, out: Path, *, precompress: bool) -> int:
         return 1
     print(f"{count} documents written to {out}; nginx: {out / SNIPPET_NAME}")
     return 0
+
+
+def _partner(settings: Settings, args: argparse.Namespace) -> int:
+    path = settings.partners_file
+    if path is None:
+        raise ConfigError(
+            "FEEDSVC_PARTNERS_FILE is not set: point it at the partners file (outside the "
+            "store; it is created on the first `feedsvc partner add`)"
+        )
+    if args.action == "list":
+        for partner in read_partners_file(path):
+            categories = ", ".join(partner.categories) or "all"
+            languages = ", ".join(partner.languages) or "all"
+            text = "full text" if partner.full_text else "summaries"
+            print(f"{partner.name}: categories {categories}; languages {languages}; {text}")
+        return 0
+    name: str = args.name
+    with editing(path) as partners:
+        if args.action == "revoke":
+            if partners.pop(name, None) is None:
+                raise ConfigError(f"no partner named {name!r} in {path}")
+            print(f"partner {name!r} revoked: its token no longer works")
+            return 0
+        if name in partners:
+            raise ConfigError(
+                f"partner {name!r} exists: `feedsvc partner revoke {name}` first for a new token"
+            )
+        token = new_token()
+        partners[name] = _new_partner(settings, name, token, args)
+    base = settings.site.base_url
+    print(f"partner {name!r} added. Its token, shown this once (only its hash is kept):")
+    print(f"  {token}")
+    print(f"feeds: {base}/partners/{token}/feeds/all.rss (and every other feed address),")
+    print(f"   or: the /feeds/ addresses with the header Authorization: Bearer {token}")
+    return 0
+
+
+def _new_partner(settings: Settings, name: str, token: str, args: argparse.Namespace) -> Partner:
+    if not PARTNER_NAME_PATTERN.fullmatch(name):
+        raise ConfigError(f"partner name {name!r}: 1 to 64 letters, digits, '-' or '_'")
+    categories: list[str] = sorted(set(args.categories))
+    for slug in categories:
+        if settings.site.category(slug) is None:
+            known = ", ".join(c.slug for c in settings.site.categories) or "none"
+            raise ConfigError(f"unknown category {slug!r} (site.toml has {known})")
+    languages: list[str] = sorted({language.lower() for language in args.languages})
+    for language in languages:
+        if not LANGUAGE_PATTERN.fullmatch(language):
+            raise ConfigError(f"{language!r} is not a language tag like 'de' or 'pt-br'")
+    return Partner(
+        name=name,
+        token_sha256=hash_token(token),
+        categories=tuple(categories),
+        languages=tuple(languages),
+        full_text=bool(args.full_text),
+    )
 
 
 def _serve(host: str, port: int) -> int:

@@ -54,6 +54,9 @@ class FastPath:
         self._prepared: dict[tuple[FeedKey, bool], _Prepared] = {}
         self._date_second = -1
         self._date = ""
+        # With partner feeds on, a Bearer token can change the answer (web.py).
+        self._partners = service.settings.partners_file is not None
+        self._vary = "Accept-Encoding, Authorization" if self._partners else "Accept-Encoding"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
@@ -62,6 +65,8 @@ class FastPath:
             return self.app(environ, start_response)
         if "HTTP_IF_MATCH" in environ:  # rare on feeds: the Flask route decides, 412 or not
             return self.app(environ, start_response)
+        if self._partners and "HTTP_AUTHORIZATION" in environ:
+            return self.app(environ, start_response)  # perhaps a partner: the route decides
         key = self._key(path)
         rendered = None if key is None else self.service.feed(key)
         if key is None or rendered is None:
@@ -73,7 +78,7 @@ class FastPath:
             _remember(self._prepared, (key, gzipped), prepared)
         common = [
             ("ETag", prepared.etag),
-            ("Vary", "Accept-Encoding"),
+            ("Vary", self._vary),
             ("Cache-Control", f"public, max-age={self.service.max_age(key)}"),
             ("Access-Control-Allow-Origin", "*"),
             ("Date", self._now()),

@@ -42,6 +42,10 @@ class Site:
     items_per_feed: int
     categories: tuple[Category, ...]  # sorted by slug
     full_content: bool  # public feeds carry the whole article, not only its summary
+    # Where feed documents live below base_url, and the namespace of their Atom ids: the
+    # public's by default; a partner's own in a partner's view of the site (partners.py).
+    feeds_path: str = "/feeds"
+    feed_id_path: str = "/feeds"
 
     def category(self, slug: str) -> Category | None:
         for category in self.categories:
@@ -137,6 +141,26 @@ class Article:
     def summary_text(self) -> str:
         """The summary as plain text."""
         return self.source.text().summary_text
+
+
+# A partner's name: part of its Atom ids and a TOML key in the partners file.
+PARTNER_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A syndication partner: what it may read, and the SHA-256 of its token (never the token)."""
+
+    name: str
+    token_sha256: str  # lower-case hex
+    categories: tuple[str, ...]  # allowed category slugs; empty: all
+    languages: tuple[str, ...]  # allowed language tags, lower case; empty: all
+    full_text: bool  # items carry the whole article, not only its summary
+
+    def admits(self, article: Article) -> bool:
+        if self.categories and article.category not in self.categories:
+            return False
+        return not self.languages or article.language.lower() in self.languages
 
 
 @dataclass(frozen=True, slots=True)

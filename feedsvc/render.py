@@ -54,7 +54,7 @@ def render_feed(site: Site, document: FeedDocument) -> bytes:
 def feed_id(site: Site, key: FeedKey) -> str:
     """The Atom id of a feed; its archive documents share it (RFC 5005: one logical feed).
     "/" never occurs in an article id, so it cannot collide with a GUID."""
-    return site.tag_uri(f"/feeds/{key.scope.path}")
+    return site.tag_uri(f"{site.feed_id_path}/{key.scope.path}")
 
 
 def _text(value: str) -> str:

@@ -20,10 +20,11 @@ from datetime import datetime
 
 from .catalog import Catalog
 from .lastmod import LastModifiedLedger
-from .model import FeedKey, Problem, Scope
+from .model import FeedKey, Partner, Problem, Scope
 from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
 from .opml import render_opml
 from .pages import render_index
+from .partners import partner_site, partner_timeline
 from .render import CONTENT_TYPES, render_feed
 from .settings import Settings
 from .store import StoreReader, StoreSnapshot, TextError
@@ -36,6 +37,8 @@ OPML_NAME = "feeds.opml"
 # Rendered archive documents kept per worker, plain and gzip together; a miss re-renders one
 # month (milliseconds), and Last-Modified stays put for the same bytes (the ledger).
 ARCHIVE_MEMO_BYTES = 64 * 1024 * 1024
+# Partner documents kept per worker, likewise: partners are few, but each sees its own bytes.
+PARTNER_MEMO_BYTES = 64 * 1024 * 1024
 INDEX_NAME = "index.html"
 INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 
@@ -84,6 +87,13 @@ class _View:
     # or the client caches them for a day), so only the most recently used are kept.
     archives: OrderedDict[FeedKey, RenderedDocument] = field(default_factory=OrderedDict)
     archive_bytes: int = 0
+    # Partner documents (partners.py), by partner record, link form (URL or Bearer) and key;
+    # kept like archives, and each partner's catalog of what it may read.
+    partner_documents: OrderedDict[tuple[Partner, bool, FeedKey], RenderedDocument] = field(
+        default_factory=OrderedDict
+    )
+    partner_bytes: int = 0
+    partner_catalogs: dict[Partner, Catalog] = field(default_factory=dict)
 
 
 class FeedService:
@@ -153,6 +163,46 @@ class FeedService:
 
     def now(self) -> datetime:
         return self._clock()
+
+    def partner_feed(
+        self, partner: Partner, key: FeedKey, url_token: str | None
+    ) -> RenderedDocument | None:
+        """A partner's version of a feed document: only the articles it may read, full text
+        as agreed, its own Atom id, and links under its partner URL when it reads by URL
+        (``url_token``) or under /feeds/ with a Bearer token (None). Rendered once per store
+        version, partner and form; None when the partner has no such document now."""
+        view = self._current_view()
+        memo_key = (partner, url_token is not None, key)
+        rendered = view.partner_documents.get(memo_key)
+        if rendered is not None:
+            return rendered
+        with self._render_lock:
+            rendered = view.partner_documents.get(memo_key)
+            if rendered is not None:
+                view.partner_documents.move_to_end(memo_key)
+                return rendered
+            catalog = view.partner_catalogs.get(partner)
+            if catalog is None:
+                catalog = Catalog(self.settings.site, partner_timeline(view.timeline, partner))
+                view.partner_catalogs[partner] = catalog
+            document = catalog.document(key)
+            if document is None:
+                return None
+            site = partner_site(self.settings.site, partner, url_token)
+            form = "url" if url_token is not None else "bearer"
+            rendered = self._rendered(
+                # The ledger names the partner, never the token.
+                f"partners/{partner.name}/{form}/{key.path}",
+                render_feed(site, document),
+                floor=document.updated,
+                content_type=CONTENT_TYPES[key.format],
+            )
+            view.partner_documents[memo_key] = rendered
+            view.partner_bytes += len(rendered.body) + len(rendered.gzip_body)
+            while view.partner_bytes > PARTNER_MEMO_BYTES and len(view.partner_documents) > 1:
+                _, evicted = view.partner_documents.popitem(last=False)
+                view.partner_bytes -= len(evicted.body) + len(evicted.gzip_body)
+        return rendered
 
     def catalog(self) -> Catalog:
         """The scopes and documents served now."""

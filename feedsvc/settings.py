@@ -9,7 +9,7 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Config
 
 from .errors import ConfigError
-from .model import ALL_SCOPE, LANGUAGE_PATTERN, SLUG_PATTERN, Category, Site, tag_date_start
+from .model import (
+    ALL_SCOPE,
+    LANGUAGE_PATTERN,
+    PARTNER_NAME_PATTERN,
+    SLUG_PATTERN,
+    Category,
+    Partner,
+    Site,
+    tag_date_start,
+)
 from .sanitize import xml_safe
 
 ENV_PREFIX = "FEEDSVC"
@@ -62,6 +71,8 @@ class Settings:
     archive_max_age: int  # seconds, for Cache-Control of archive documents of past months
     rescan_interval: float  # seconds between looks at the store
     state_dir: Path | None  # where Last-Modified history is kept; None: the app's instance folder
+    # The partners file (FEEDSVC_PARTNERS_FILE), outside the store; None: no partner feeds.
+    partners_file: Path | None = None
 
 
 def env_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -87,6 +98,7 @@ def load_settings(config: Mapping[str, object]) -> Settings:
         if override is not None and override != "":
             table[key] = override
     state_dir = config.get("STATE_DIR")
+    partners_file = config.get("PARTNERS_FILE")
     return Settings(
         articles_dir=articles_dir,
         site=build_site(table, source=str(articles_dir / SITE_FILE)),
@@ -98,7 +110,85 @@ def load_settings(config: Mapping[str, object]) -> Settings:
             config.get("RESCAN_INTERVAL", DEFAULT_RESCAN_INTERVAL), "RESCAN_INTERVAL"
         ),
         state_dir=Path(str(state_dir)) if state_dir else None,
+        partners_file=Path(str(partners_file)) if partners_file else None,
     )
+
+
+PARTNERS_HEADER = """\
+# feedsvc partners (FEEDSVC_PARTNERS_FILE), written by `feedsvc partner add` and `revoke`.
+# No token is kept here: token_sha256 is the SHA-256 of the partner's token.
+"""
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def read_partners_file(path: Path) -> tuple[Partner, ...]:
+    """The partners configured in ``path``, sorted by name; none when the file does not exist
+    yet. Raises ConfigError naming the file, the partner and the field when it is invalid."""
+    try:
+        with path.open("rb") as f:
+            table = tomllib.load(f)
+    except FileNotFoundError:
+        return ()
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot be read: {e}") from None
+    entries = table.get("partners", {})
+    if not isinstance(entries, Mapping) or set(table) - {"partners"}:
+        raise ConfigError(f"{path}: expected only [partners.<name>] tables")
+    partners = []
+    for name, entry in entries.items():
+        where = f"{path}: partner {name!r}"
+        if not PARTNER_NAME_PATTERN.fullmatch(name):
+            raise ConfigError(f"{where}: a name is 1 to 64 letters, digits, '-' or '_'")
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: must be a table")
+        digest = entry.get("token_sha256")
+        if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+            raise ConfigError(f"{where}: token_sha256 must be 64 lower-case hex digits")
+        full_text = entry.get("full_text", True)
+        if not isinstance(full_text, bool):
+            raise ConfigError(f"{where}: full_text must be true or false")
+        partners.append(
+            Partner(
+                name=name,
+                token_sha256=digest,
+                categories=_names(
+                    entry.get("categories", []), SLUG_PATTERN, f"{where}: categories"
+                ),
+                languages=tuple(
+                    language.lower()
+                    for language in _names(
+                        entry.get("languages", []), LANGUAGE_PATTERN, f"{where}: languages"
+                    )
+                ),
+                full_text=full_text,
+            )
+        )
+    return tuple(sorted(partners, key=lambda p: p.name))
+
+
+def format_partners_file(partners: Iterable[Partner]) -> str:
+    """The text of a partners file holding ``partners`` (read back by read_partners_file)."""
+    lines = [PARTNERS_HEADER]
+    for partner in sorted(partners, key=lambda p: p.name):
+        # Names, slugs and language tags need no TOML escaping: their patterns exclude it.
+        lines.append(f"[partners.{partner.name}]")
+        lines.append(f'token_sha256 = "{partner.token_sha256}"')
+        lines.append(f"categories = [{', '.join(f'{c!r}' for c in partner.categories)}]")
+        lines.append(f"languages = [{', '.join(f'{lang!r}' for lang in partner.languages)}]")
+        lines.append(f"full_text = {'true' if partner.full_text else 'false'}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _names(value: object, pattern: re.Pattern[str], where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and pattern.fullmatch(v) for v in value
+    ):
+        raise ConfigError(f"{where} must be a list like {_EXAMPLES[pattern.pattern]}")
+    return tuple(value)
+
+
+_EXAMPLES = {SLUG_PATTERN.pattern: "['technology', 'energy']", LANGUAGE_PATTERN.pattern: "['de']"}
 
 
 def read_site_file(articles_dir: Path) -> dict[str, object]:

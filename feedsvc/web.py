@@ -12,10 +12,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from .catalog import feed_url
 from .fastpath import FastPath
 from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
+from .partners import PartnerRegistry, bearer_token
 from .service import FeedService, RenderedDocument
 from .validators import corrected
 
 EXTENSION_KEY = "feedsvc"
+PARTNERS_KEY = "feedsvc.partners"
 bp = Blueprint("feeds", __name__)
 
 # WordPress ?feed= values and the format each answers with.
@@ -27,13 +29,64 @@ def service() -> FeedService:
     return svc
 
 
+def partners() -> PartnerRegistry | None:
+    """The partners file's partners; None when partner feeds are off (no partners file)."""
+    registry: PartnerRegistry | None = current_app.extensions.get(PARTNERS_KEY)
+    return registry
+
+
 @bp.get("/feeds/<path:name>")
 def feed(name: str) -> BaseResponse:
     key = parse_feed_path(name)
+    registry = partners()
+    token = None if registry is None else bearer_token(request.headers.get("Authorization"))
+    if registry is not None and token is not None:
+        # A partner reading the public address: its own document, or exactly the 404 of an
+        # unknown feed for a token that is unknown or revoked.
+        return _partner_document(registry, token, key, url_token=None)
     rendered = None if key is None else service().feed(key)
     if key is None or rendered is None:
         raise NotFound()
-    return _document_response(rendered, max_age=service().max_age(key), cross_origin=True)
+    return _document_response(
+        rendered,
+        max_age=service().max_age(key),
+        cross_origin=True,
+        # Once a Bearer token can change the answer, caches must tell the two apart.
+        vary_authorization=registry is not None,
+    )
+
+
+# Every method reaches the view, which answers 404 to all but GET and HEAD: a 405 with Allow
+# would tell that something lives at partner addresses.
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@bp.route(
+    "/partners/<token>/feeds/<path:name>", methods=_EVERY_METHOD, provide_automatic_options=False
+)
+def partner_feed(token: str, name: str) -> BaseResponse:
+    registry = partners()
+    if registry is None or request.method not in ("GET", "HEAD"):
+        raise NotFound()
+    return _partner_document(registry, token, parse_feed_path(name), url_token=token)
+
+
+def _partner_document(
+    registry: PartnerRegistry, token: str, key: FeedKey | None, *, url_token: str | None
+) -> BaseResponse:
+    partner = registry.find(token)
+    rendered = None
+    if partner is not None and key is not None:
+        rendered = service().partner_feed(partner, key, url_token)
+    if key is None or rendered is None:
+        raise NotFound()  # the same answer for an unknown token and an unknown feed
+    return _document_response(
+        rendered,
+        max_age=service().max_age(key),
+        cross_origin=False,
+        private=True,  # never kept by a shared cache
+        vary_authorization=url_token is None,
+    )
 
 
 @bp.get("/feeds.opml")
@@ -42,7 +95,12 @@ def opml() -> BaseResponse:
 
 
 def _document_response(
-    rendered: RenderedDocument, *, max_age: int, cross_origin: bool
+    rendered: RenderedDocument,
+    *,
+    max_age: int,
+    cross_origin: bool,
+    private: bool = False,
+    vary_authorization: bool = False,
 ) -> BaseResponse:
     gzipped = request.accept_encodings["gzip"] > 0
     response = Response(
@@ -54,7 +112,12 @@ def _document_response(
     response.set_etag(rendered.gzip_etag if gzipped else rendered.etag)
     response.last_modified = rendered.last_modified
     response.vary.add("Accept-Encoding")
-    response.cache_control.public = True
+    if vary_authorization:
+        response.vary.add("Authorization")
+    if private:
+        response.cache_control.private = True
+    else:
+        response.cache_control.public = True
     response.cache_control.max_age = max_age
     if cross_origin:
         # Web-based feed readers fetch public feeds cross-origin.
@@ -146,8 +209,9 @@ def _plain_error(error: HTTPException) -> BaseResponse:
     return response
 
 
-def register(app: Flask, svc: FeedService) -> None:
+def register(app: Flask, svc: FeedService, registry: PartnerRegistry | None = None) -> None:
     app.extensions[EXTENSION_KEY] = svc
+    app.extensions[PARTNERS_KEY] = registry
     # Werkzeug's own slash-fixing redirects would build Location from the Host header:
     # "/feed" matches "/feed/" directly, and "//feeds/x" is simply not found.
     app.url_map.strict_slashes = False
