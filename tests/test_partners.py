@@ -20,7 +20,7 @@ from werkzeug.test import Client, TestResponse
 from feedsvc.cli import main
 from feedsvc.errors import ConfigError
 from feedsvc.fastpath import FastPath
-from feedsvc.model import Partner
+from feedsvc.model import Partner, parse_feed_path
 from feedsvc.partners import bearer_token, find_partner, hash_token, new_token
 from feedsvc.redact import redact
 from feedsvc.settings import read_partners_file
@@ -452,3 +452,33 @@ def test_a_broken_partners_file_keeps_the_partners_last_read(
     # The CLI says so too, and leaves the file alone.
     assert main(["partner", "list", "--store", str(articles.root)]) == 2
     assert "token_sha256" in capsys.readouterr().err
+
+
+def test_partner_documents_are_rendered_once_per_store_version(
+    articles: Store, state_dir: Path, clock: Clock, partners_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    token = add(articles, "acme", capsys=capsys)
+    app = partner_app(articles, state_dir, clock, partners_file)
+    service = app.extensions["feedsvc"]
+    (partner,) = read_partners_file(partners_file)
+    key = parse_feed_path("all.atom")
+    assert key is not None
+    first = service.partner_feed(partner, key, token)
+    assert service.partner_feed(partner, key, token) is first
+    assert service.partner_feed(partner, key, None) is not first  # the Bearer form's links
+    articles.add(id="new", title="New", published="2025-05-30 10:00")
+    assert service.partner_feed(partner, key, token) is not first
+
+
+def test_the_partners_file_is_not_looked_at_on_every_request(
+    articles: Store, state_dir: Path, clock: Clock, partners_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    token = add(articles, "acme", capsys=capsys)
+    # An interval no test outlasts: a revocation is not seen until it has passed.
+    app = partner_app(articles, state_dir, clock, partners_file, RESCAN_INTERVAL=3600)
+    client = Client(app)
+    assert client.get(f"/partners/{token}/feeds/all.rss").status_code == 200
+    revoke(articles, "acme")
+    assert client.get(f"/partners/{token}/feeds/all.rss").status_code == 200
