@@ -123,15 +123,20 @@ class FeedService:
 
     def feed(self, key: FeedKey) -> RenderedDocument | None:
         """The current version of a feed document; None when there is no such document now."""
+        return self._with_texts(lambda view: self._feed(view, key))
+
+    def _with_texts(
+        self, render: Callable[[_View], RenderedDocument | None]
+    ) -> RenderedDocument | None:
+        """``render`` on the current view. An article's text is rendered when a document first
+        shows it; if it cannot be (an invalid body), the article is taken back (or its last
+        good version served) and the document rendered from the new snapshot. Each round
+        takes one article version out, so this ends."""
         while True:
             view = self._current_view()
             try:
-                return self._feed(view, key)
+                return render(view)
             except TextError as error:
-                # An article's text is rendered when a document first shows it; if it cannot
-                # be (an invalid body, or the file changed since it was read), the article is
-                # taken back or read again, and the document rendered from the new snapshot.
-                # Each round takes one article version out, so this ends.
                 with self._scan_lock:
                     self._snapshot = self._reader.withdraw(error)
 
@@ -171,7 +176,11 @@ class FeedService:
         as agreed, its own Atom id, and links under its partner URL when it reads by URL
         (``url_token``) or under /feeds/ with a Bearer token (None). Rendered once per store
         version, partner and form; None when the partner has no such document now."""
-        view = self._current_view()
+        return self._with_texts(lambda view: self._partner_feed(view, partner, key, url_token))
+
+    def _partner_feed(
+        self, view: _View, partner: Partner, key: FeedKey, url_token: str | None
+    ) -> RenderedDocument | None:
         memo_key = (partner, url_token is not None, key)
         rendered = view.partner_documents.get(memo_key)
         if rendered is not None:

@@ -482,3 +482,23 @@ def test_the_partners_file_is_not_looked_at_on_every_request(
     assert client.get(f"/partners/{token}/feeds/all.rss").status_code == 200
     revoke(articles, "acme")
     assert client.get(f"/partners/{token}/feeds/all.rss").status_code == 200
+
+
+def test_an_invalid_body_first_found_by_a_partner_feed_is_left_out(
+    articles: Store,
+    partners_file: Path,
+    state_dir: Path,
+    clock: Clock,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Texts are rendered when a document first shows them (tests/test_lazy_text.py): here the
+    # first document to show this one is a partner's.
+    articles.add(id="deep-tech", title="Deep", published="2025-03-02 10:00",
+                 body="<div>" * 300 + "deep" + "</div>" * 300)  # fmt: skip
+    token = add(articles, "acme", capsys=capsys)
+    client = partner_app(articles, state_dir, clock, partners_file).test_client()
+    got = ids(client.get(f"/partners/{token}/feeds/technology.atom"))
+    assert got == ["tech-en"]
+    reasons = {p.path: p.reason for p in client.application.extensions["feedsvc"].problems}
+    assert any("nested more than" in reason for reason in reasons.values())
+    assert ids(client.get("/feeds/technology.atom")) == ["tech-en"]
