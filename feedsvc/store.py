@@ -17,7 +17,7 @@ import threading
 import unicodedata
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -807,25 +807,38 @@ class StoreReader:
         ]
         # Two files claiming one id, GUID or link are both rejected, each naming the other, so
         # that every instance decides alike whatever order it reads the files in. (One link
-        # for two articles happens when two files share a name and a month.)
-        claims: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for path, article in candidates:
-            claims[("id", article.id)].append(path)
-            claims[("GUID", article.guid)].append(path)
-            claims[("link", article.link)].append(path)
+        # for two articles happens when two files share a name and a month.) The sets find
+        # whether there is any such claim at all cheaply; there rarely is.
         rejected: dict[str, list[str]] = defaultdict(list)
-        for (what, value), paths in sorted(claims.items()):
-            if len(paths) > 1:
-                for path in paths:
-                    others = ", ".join(p for p in paths if p != path)
-                    rejected[path].append(f"{what} {value!r} is also used by {others}")
-        problems.extend(Problem(path, "; ".join(reasons)) for path, reasons in rejected.items())
+        for what, value_of in _CLAIMS:
+            values = [value_of(article) for _, article in candidates]
+            if len(set(values)) == len(values):
+                continue
+            claims: dict[str, list[str]] = defaultdict(list)
+            for (path, _), value in zip(candidates, values, strict=True):
+                claims[value].append(path)
+            for value, paths in sorted(claims.items()):
+                if len(paths) > 1:
+                    for path in paths:
+                        others = ", ".join(p for p in paths if p != path)
+                        rejected[path].append(f"{what} {value!r} is also used by {others}")
+        problems.extend(
+            Problem(path, "; ".join(reasons)) for path, reasons in sorted(rejected.items())
+        )
         articles = [a for path, a in candidates if path not in rejected]
         return StoreSnapshot(
             articles=tuple(sorted(articles, key=lambda a: a.id)),
             problems=tuple(sorted(problems, key=lambda p: (p.path, p.reason))),
             version=version,
         )
+
+
+# What no two articles may share, in the order their conflicts are reported.
+_CLAIMS: tuple[tuple[str, Callable[[Article], str]], ...] = (
+    ("GUID", lambda a: a.guid),
+    ("id", lambda a: a.id),
+    ("link", lambda a: a.link),
+)
 
 
 # What _load answers when a file's stamp moved while it was read.
