@@ -82,6 +82,14 @@ def parse_simple(header: str) -> dict[str, object] | None:
         return None
 
 
+# The most common lines, in one match: a key and a double-quoted string without escapes, a
+# plain scalar with no ':' or '#' at all, or a plain date and time.
+_FAST_LINE = re.compile(
+    r'([A-Za-z_][A-Za-z0-9_-]*): +(?:"([^"\\]*)"'
+    r"|([A-Za-z0-9_/.+(][^:#]*?|\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?)) *"
+)
+
+
 def _parse_lines(lines: list[str]) -> dict[str, object] | None:
     data: dict[str, object] = {}
     open_list: list[object] | None = None  # the block list being read, after "key:"
@@ -108,6 +116,14 @@ def _parse_lines(lines: list[str]) -> dict[str, object] | None:
             continue
         if line[0] == " ":
             raise _NotSimple  # a continued scalar, a nested mapping...
+        fast = _FAST_LINE.fullmatch(line)
+        if fast is not None and open_list is None:
+            key = fast.group(1)
+            if key in data:
+                raise _NotSimple
+            quoted = fast.group(2)
+            data[key] = quoted if quoted is not None else fast.group(3)
+            continue
         match = _KEY_LINE.match(line)
         if match is None:
             raise _NotSimple

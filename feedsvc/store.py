@@ -72,8 +72,18 @@ _FALSE = frozenset({"false", "no", "off", "0", ""})
 _DATE_DEFAULT = datetime(2000, 1, 1)  # noqa: DTZ001 - naive on purpose; the zone is added after
 
 
+# Line breaks other than "\n" that str.splitlines() also splits on.
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
 def split_front_matter(text: str) -> tuple[str, str]:
     """The YAML between the opening and closing ``---`` lines, and the body after them."""
+    if text.startswith("---\n"):
+        # The usual file: "\n"-only lines, closed by a bare "---" line. Found without
+        # splitting the whole body into lines; anything else takes the general way below.
+        close = text.find("\n---\n", 3)
+        if close >= 0 and not _OTHER_BREAKS.search(text, 0, close):
+            return text[4 : close + 1], text[close + 5 :]
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].rstrip() != "---":
         raise ValueError("does not start with a '---' line (YAML front matter)")
@@ -481,11 +491,7 @@ class _Fields:
         raw_url = image.text("url")
         if not raw_url:
             raise self.fail(key, "has no url")
-        try:
-            url = urljoin(base_url, raw_url)
-            scheme = urlsplit(url).scheme
-        except ValueError:  # urllib refuses some hosts, such as an unclosed "[" (IPv6)
-            scheme = ""
+        url, scheme = _join_url(base_url, raw_url)
         if scheme not in ("http", "https") or xml_safe(url) != url or " " in url:
             raise self.fail(key, f"url {_shown(raw_url)} is not an http(s) URL")
         mime_type = image.text("type").lower() or None
@@ -518,6 +524,28 @@ def parse_date(text: str) -> datetime:
         except ValueError:
             pass  # "2025-02-30": dateutil words the refusal
     return dateparser.parse(text, default=_DATE_DEFAULT)
+
+
+# URLs that urljoin would return as they are (absolute) or append to the origin (a path from
+# the root, without dot segments): most image URLs; others go through urljoin.
+_PLAIN_ABSOLUTE = re.compile(r"(https?)://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%/-]*)?")
+_PLAIN_ROOTED = re.compile(r"/(?!/)[A-Za-z0-9._~%/-]*")
+_ORIGIN = re.compile(r"(https?)://[^/?#]+")
+
+
+def _join_url(base_url: str, url: str) -> tuple[str, str]:
+    """``urljoin(base_url, url)`` and its scheme ("" when urllib refuses the URL)."""
+    absolute = _PLAIN_ABSOLUTE.fullmatch(url)
+    if absolute is not None:
+        return url, absolute.group(1)
+    origin = _ORIGIN.match(base_url)
+    if origin is not None and _PLAIN_ROOTED.fullmatch(url) and "/." not in url:
+        return origin.group() + url, origin.group(1)
+    try:
+        joined = urljoin(base_url, url)
+        return joined, urlsplit(joined).scheme
+    except ValueError:  # urllib refuses some hosts, such as an unclosed "[" (IPv6)
+        return url, ""
 
 
 def _one_line(error: Exception) -> str:
@@ -875,12 +903,22 @@ def _read_regular_file(path: str) -> tuple[bytes, tuple[int, ...]]:
     """At most MAX_FILE_BYTES + 1 bytes of a regular file, and its stamp after reading.
     Non-blocking open: a file swapped for a FIFO after it was listed must not hang the scanner.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise OSError(0, "not a regular file")
-        data = f.read(MAX_FILE_BYTES + 1)
-        return data, _stamp(os.fstat(f.fileno()))
+        # One read of the size the file has (plus one byte, to see it grow); a buffered read
+        # of the full limit would allocate a megabyte for every file.
+        limit = MAX_FILE_BYTES + 1
+        want = min(st.st_size + 1, limit)
+        data = os.read(fd, want)
+        if len(data) == want:  # it grew since fstat: read on, up to the limit
+            while len(data) < limit and (more := os.read(fd, limit - len(data))):
+                data += more
+        return data, _stamp(os.fstat(fd))
+    finally:
+        os.close(fd)
 
 
 def _list_store(root: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:

@@ -6,6 +6,7 @@ import dataclasses
 import os
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,9 +18,11 @@ from feedsvc.settings import load_settings
 from feedsvc.store import (
     MAX_FILE_BYTES,
     StoreReader,
+    _join_url,
     _read_regular_file,
     parse_article,
     parse_date,
+    split_front_matter,
 )
 
 from .helpers import Store, front_matter
@@ -355,3 +358,59 @@ def test_common_dates_read_as_dateutil_reads_them(text: str) -> None:
 def test_impossible_dates_are_refused_either_way(text: str) -> None:
     with pytest.raises(ValueError, match=r"(?i)day|month|hour|range|string"):
         parse_date(text)
+
+
+def reference_split(text: str) -> tuple[str, str]:
+    """split_front_matter as specified: by str.splitlines (every Unicode line break)."""
+    lines = text.splitlines(keepends=True)
+    assert lines[0].rstrip() == "---"
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :])
+    raise AssertionError("no closing line")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\nid: a\n---\nBody\n---\nmore",
+        "---\nid: a\n---\n",
+        "---\nid: a\n---",
+        "---\r\nid: a\r\n---\r\nBody",
+        "---\nid: a\n--- \nBody",
+        "---\nid: a\n...\nBody",
+        "---\nid: a\u2028title: b\n---\nBody",
+        "---\nid: a\x85---\nBody\n---\nx",
+        "--- \nid: a\n---\nBody",
+    ],
+)
+def test_the_quick_split_agrees_with_line_splitting(text: str) -> None:
+    assert split_front_matter(text) == reference_split(text)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/media/2023/a.jpg",
+        "/media/../a.jpg",
+        "//cdn.example.org/a.jpg",
+        "media/a.jpg",
+        "https://cdn.example.org/a%20b.jpg",
+        "https://cdn.example.org",
+        "http://cdn.example.org:8080/x/./y.png",
+        "https://user@cdn.example.org/a.jpg",
+        "/a.jpg?size=2#top",
+        "ftp://example.org/a.jpg",
+    ],
+)
+def test_image_urls_join_as_urljoin_joins_them(url: str) -> None:
+    base = "https://news.example.com/2025/03/slug/"
+    assert _join_url(base, url) == (urljoin(base, url), urlsplit(urljoin(base, url)).scheme)
+
+
+def test_a_file_growing_while_read_is_read_to_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes(b"x" * 100)
+    assert _read_regular_file(str(path))[0] == b"x" * 100
+    path.write_bytes(b"y" * (MAX_FILE_BYTES + 10))
+    assert len(_read_regular_file(str(path))[0]) == MAX_FILE_BYTES + 1
