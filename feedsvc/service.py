@@ -11,8 +11,10 @@ import gzip
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +42,8 @@ ARCHIVE_MEMO_BYTES = 64 * 1024 * 1024
 # Partner documents kept per worker, likewise: partners are few, but each sees its own bytes.
 PARTNER_MEMO_BYTES = 64 * 1024 * 1024
 INDEX_NAME = "index.html"
+# Seconds between two writes of the store index (in the background) while the store changes.
+INDEX_SAVE_INTERVAL = 60.0
 INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
@@ -101,11 +105,17 @@ class FeedService:
         self.settings = settings
         self._clock = clock
         self._ledger = ledger
-        self._reader = StoreReader(settings.articles_dir, settings.site, pack_folder=ledger.folder)
+        self._reader = StoreReader(settings.articles_dir, settings.site, state_folder=ledger.folder)
         self._scan_lock = threading.Lock()
         self._render_lock = threading.Lock()
         self._view_lock = threading.Lock()
-        self._snapshot = self._reader.scan()
+        # Restored from the store index: serve that at once; the first sweep of the store
+        # runs in the background (see _start_keeping).
+        self._restoring = self._reader.restored
+        self._snapshot = self._reader.snapshot if self._restoring else self._reader.scan()
+        self._keeper_pid = 0  # the process whose background work has started
+        self._saved_version = 0  # the snapshot version last written to the store index
+        self._saved_at = 0.0
         self._last_scan = time.monotonic()
         self._last_complete_scan = clock()
         self._view = self._make_view(self._snapshot, clock())
@@ -291,6 +301,8 @@ class FeedService:
         )
 
     def _current_view(self) -> _View:
+        if self._keeper_pid != os.getpid():
+            self._start_keeping()
         self._rescan_if_due()
         view = self._view
         if self._is_current(view):
@@ -303,7 +315,32 @@ class FeedService:
     def _is_current(self, view: _View) -> bool:
         return view.version == self._snapshot.version and view.timeline.is_current(self._clock())
 
+    def _start_keeping(self) -> None:
+        """Background work, once per process (in a worker forked after preloading, not in the
+        parent that never serves): the first sweep after a restore, packing the restored
+        versions, and writing the store index."""
+        with self._view_lock:
+            if self._keeper_pid == os.getpid():
+                return
+            self._keeper_pid = os.getpid()
+        threading.Thread(
+            target=_keep, args=(weakref.ref(self),), name="feedsvc-store-keeper", daemon=True
+        ).start()
+
+    def _save_index_if_due(self) -> None:
+        version = self._snapshot.version
+        if version == self._saved_version:
+            return
+        if time.monotonic() - self._saved_at < INDEX_SAVE_INTERVAL:
+            return
+        self._saved_version, self._saved_at = version, time.monotonic()
+        threading.Thread(
+            target=self._reader.save_index, name="feedsvc-store-index", daemon=True
+        ).start()
+
     def _rescan_if_due(self) -> None:
+        if self._restoring:
+            return  # the keeper sweeps first
         if time.monotonic() - self._last_scan < self.settings.rescan_interval:
             return
         # One request scans; the others go on serving what is there.
@@ -316,11 +353,30 @@ class FeedService:
                 self._last_complete_scan = self._clock()
         finally:
             self._scan_lock.release()
+        self._save_index_if_due()
 
     def _make_view(self, snapshot: StoreSnapshot, now: datetime) -> _View:
         site = self.settings.site
         timeline = visible(snapshot.articles, now, site.timezone)
         return _View(version=snapshot.version, timeline=timeline, catalog=Catalog(site, timeline))
+
+
+def _keep(service_ref: weakref.ref[FeedService]) -> None:
+    service = service_ref()
+    if service is None:
+        return
+    try:
+        if service._restoring:
+            with service._scan_lock:
+                service._snapshot = service._reader.scan()
+                service._last_scan = time.monotonic()
+                service._restoring = False
+            service._reader.pack_restored()
+        service._saved_version, service._saved_at = service._snapshot.version, time.monotonic()
+        service._reader.save_index()
+    except Exception:  # background housekeeping: log it, never take the service down
+        service._restoring = False
+        log.exception("store keeping failed")
 
 
 def _digest(body: bytes) -> str:

@@ -42,6 +42,7 @@ from .model import (
 )
 from .sanitize import excerpt_html, html_to_text, markdown_to_safe_html, xml_safe
 from .settings import SITE_FILE
+from .storeindex import IndexedFile, RestoredFile, load_index, save_index
 from .watch import Changes, TreeWatch
 
 log = logging.getLogger(__name__)
@@ -301,17 +302,20 @@ class PackedBytes:
 
 
 class LazyText:
-    """The text of one version of an article file, rendered from its packed bytes on first use
-    and kept in a TextCache. Equal for the same version (path and stamp) of the same file."""
+    """The text of one version of an article file, rendered on first use and kept in a
+    TextCache: from the bytes packed when the file was read, or (for a version restored from
+    the store index at start-up, until ``pack`` copies it) from the file itself, if it is still
+    that version. Equal for the same version (path and stamp) of the same file."""
 
-    __slots__ = ("_cache", "_packed", "link", "path", "stamp", "summary")
+    __slots__ = ("_cache", "_packed", "full", "link", "path", "stamp", "summary")
 
     def __init__(
-        self, cache: TextCache, packed: PackedBytes, path: str, stamp: tuple[int, ...],
-        link: str, summary: str,
+        self, cache: TextCache, packed: PackedBytes | None, full: str, path: str,
+        stamp: tuple[int, ...], link: str, summary: str,
     ) -> None:  # fmt: skip
         self._cache = cache
         self._packed = packed
+        self.full = full
         self.path = path
         self.stamp = stamp
         self.link = link
@@ -320,14 +324,40 @@ class LazyText:
     def text(self) -> ArticleText:
         return self._cache.text(self)
 
-    def render(self) -> ArticleText:
-        """Render the text; TextError if the body is invalid."""
+    def pack(self, pack: SourcePack) -> bool:
+        """Copy this version's bytes into the pack, if its file is still this version."""
+        if self._packed is not None:
+            return True
         try:
-            _, body = split_front_matter(_decode(self._packed.read(), self.path))
+            raw, after = _read_regular_file(self.full)
+        except OSError:
+            return False
+        if after != self.stamp:
+            return False
+        self._packed = pack.put(raw)
+        return True
+
+    def _bytes(self) -> bytes:
+        if self._packed is not None:
+            return self._packed.read()
+        raw, after = _read_regular_file(self.full)
+        if after != self.stamp:
+            raise OSError(
+                0, "changed before its text was first shown since the service started: this "
+                "version is not at hand any more",
+            )  # fmt: skip
+        return raw
+
+    def render(self) -> ArticleText:
+        """Render the text; TextError if the body is invalid or this version is gone."""
+        try:
+            _, body = split_front_matter(_decode(self._bytes(), self.path))
             return render_text(body, self.summary, self.link, self.path)
         except ArticleError as e:
             raise TextError(self.path, e.reason, e.field, self) from None
-        except (ValueError, OSError) as e:
+        except OSError as e:
+            raise TextError(self.path, e.strerror or str(e), None, self) from None
+        except ValueError as e:
             raise TextError(self.path, str(e), None, self) from None
         except Exception:  # a bug of ours or of a library: this article only, not the feed
             log.exception("unexpected error rendering %s", printable_path(self.path))
@@ -599,12 +629,15 @@ class StoreReader:
         site: Site,
         *,
         text_budget: int = TEXT_CACHE_CHARS,
-        pack_folder: Path | None = None,
+        state_folder: Path | None = None,
     ) -> None:
+        """``state_folder``: where the source pack and the store index are kept (None: the
+        pack in the system's temporary folder, no index)."""
         self.root = root
         self.site = site
         self.texts = TextCache(text_budget)
-        self._pack = SourcePack(pack_folder)
+        self._state_folder = state_folder
+        self._pack = SourcePack(state_folder)
         self._entries: dict[str, _Entry] = {}
         self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
         self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
@@ -614,6 +647,61 @@ class StoreReader:
         self._watch: TreeWatch | None = None
         self._watch_failed = False
         self._swept = 0.0  # when the whole store was last looked at (monotonic)
+        # True when the snapshot comes from the store index: the store is not swept yet.
+        self.restored = False
+        if state_folder is not None:
+            index = load_index(state_folder, root, site)
+            if index is not None:
+                self._restore(*index)
+
+    @property
+    def snapshot(self) -> StoreSnapshot:
+        """The latest snapshot, without looking at the store."""
+        return self._snapshot
+
+    def _restore(self, files: list[RestoredFile], unlisted: dict[str, str]) -> None:
+        for restored in files:
+            served = None
+            if restored.fields is not None:
+                full = os.path.join(self.root, restored.relpath)
+                link = restored.fields["link"]
+                source = LazyText(
+                    self.texts, None, full, restored.relpath, restored.stamp, link,
+                    restored.summary,
+                )  # fmt: skip
+                served = Article(**restored.fields, source=source)
+            self._entries[restored.relpath] = _Entry(restored.stamp, served, restored.problem)
+        self._unlisted = unlisted
+        self._snapshot = self._build(1)
+        self.restored = True
+        log.info("%s: %d files restored from the store index", self.root, len(files))
+
+    def save_index(self) -> bool:
+        """Write the store index for the next start (a few seconds for 100,000 files: call
+        it off the request path). False when there is nowhere to write it or another process
+        is writing it now."""
+        if self._state_folder is None:
+            return False
+        files = []
+        for relpath, entry in list(self._entries.items()):
+            article = entry.served
+            source = article.source if article is not None else None
+            if not isinstance(source, LazyText) or source.stamp != entry.stamp:
+                # A broken file's last good version: its bytes are in this process's pack
+                # only, so after a restart the file is read (and reported) afresh.
+                article, source = None, None
+            summary = source.summary if source is not None else ""
+            files.append(IndexedFile(relpath, entry.stamp, article, summary, entry.problem))
+        return save_index(self._state_folder, self.root, self.site, files, dict(self._unlisted))
+
+    def pack_restored(self) -> None:
+        """Copy into the pack the bytes of every version restored from the index (a read of
+        every file, no parsing; run in the background after start-up), so that each stays at
+        hand as its last good version if its file is edited later."""
+        for entry in list(self._entries.values()):
+            source = entry.served.source if entry.served is not None else None
+            if isinstance(source, LazyText):
+                source.pack(self._pack)
 
     def scan(self) -> StoreSnapshot:
         """Look at the store once more; the same snapshot object if nothing changed.
@@ -782,7 +870,9 @@ class StoreReader:
                 return _CHANGED_WHILE_READ
             head, body = parse_head(_decode(raw, relpath), path=relpath, site=self.site)
             packed = self._pack.put(raw)
-            source = LazyText(self.texts, packed, relpath, stamp, head.article.link, head.summary)
+            source = LazyText(
+                self.texts, packed, full, relpath, stamp, head.article.link, head.summary
+            )
             if eager:
                 self.texts.put(source, render_text(body, head.summary, source.link, relpath))
             return dataclasses.replace(head.article, source=source)

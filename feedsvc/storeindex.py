@@ -1,0 +1,201 @@
+"""The store index: every article file's validated front matter, kept in the state folder, so
+that a restart serves its first feed without reading 100,000 files first.
+
+It is a cache: written in the background after scans, read once at start-up, and ignored
+(rebuilt by a full scan) when it is missing, damaged, or was written by other code, for
+another store or for another site configuration. It holds front matter only; texts are
+rendered from the article files, as at a cold start. Values are plain tuples, read back by
+an unpickler that builds nothing but built-in values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import functools
+import hashlib
+import io
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .model import Article, Image, Problem, Site
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "store-index.pickle"
+_FORMAT = 1
+# The modules whose code decides what a file's record is: another version of them means
+# another index.
+_PARSER_MODULES = ("store.py", "frontmatter.py", "model.py", "storeindex.py")
+ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "source")
+_IMAGE = ARTICLE_FIELDS.index("image")
+_DATES = (ARTICLE_FIELDS.index("published"), ARTICLE_FIELDS.index("updated"))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedFile:
+    """What the reader knew of one file: its stamp, its record and the front-matter summary,
+    and why it is rejected, if it is."""
+
+    relpath: str
+    stamp: tuple[int, ...]
+    article: Article | None  # written with its record; the source is not kept
+    summary: str
+    problem: Problem | None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredFile:
+    """One file as the index gives it back: the record's fields but its text source."""
+
+    relpath: str
+    stamp: tuple[int, ...]
+    fields: dict[str, Any] | None
+    summary: str
+    problem: Problem | None
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    folder = Path(__file__).parent
+    for name in _PARSER_MODULES:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def site_fingerprint(site: Site) -> str:
+    return hashlib.sha256(repr(site).encode()).hexdigest()
+
+
+def save_index(
+    folder: Path, root: Path, site: Site, files: list[IndexedFile], unlisted: dict[str, str]
+) -> bool:
+    """Write the index (atomically); False when another process is writing it right now or
+    the folder cannot be written (logged)."""
+    try:
+        with _exclusive(folder / f"{INDEX_FILE}.lock") as locked:
+            if not locked:
+                return False
+            payload = {
+                "format": _FORMAT,
+                "code": code_fingerprint(),
+                "root": str(root),
+                "site": site_fingerprint(site),
+                "unlisted": unlisted,
+                "files": [_flatten(f) for f in files],
+            }
+            fd, temporary = tempfile.mkstemp(prefix=f"{INDEX_FILE}.", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(temporary, folder / INDEX_FILE)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+            return True
+    except OSError as e:
+        log.warning("cannot write the store index in %s (%s)", folder, e.strerror)
+        return False
+
+
+def load_index(
+    folder: Path, root: Path, site: Site
+) -> tuple[list[RestoredFile], dict[str, str]] | None:
+    """The files and unlisted folders of the index, or None (with why, in the log) when there
+    is no index fit for this store, site and code."""
+    path = folder / INDEX_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        log.warning("cannot read the store index %s (%s); scanning the store", path, e.strerror)
+        return None
+    try:
+        payload = _PlainValues(io.BytesIO(data)).load()
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError("an index of another format")
+        for what, expected in (
+            ("code", code_fingerprint()),
+            ("root", str(root)),
+            ("site", site_fingerprint(site)),
+        ):
+            if payload.get(what) != expected:
+                log.info("store index %s is for another %s; scanning the store", path, what)
+                return None
+        files = [_unflatten(item, site.timezone) for item in payload["files"]]
+        unlisted = dict(payload["unlisted"])
+    except Exception as e:  # damaged or foreign: a cache, so never fatal
+        log.warning("ignoring the store index %s (%s); scanning the store", path, e)
+        return None
+    return files, unlisted
+
+
+def _flatten(indexed: IndexedFile) -> tuple[object, ...]:
+    article = None
+    if indexed.article is not None:
+        values = [getattr(indexed.article, name) for name in ARTICLE_FIELDS]
+        image = indexed.article.image
+        values[_IMAGE] = None if image is None else (image.url, image.alt, image.type, image.length)
+        for position in _DATES:
+            moment = values[position]
+            assert isinstance(moment, datetime)
+            # The site's zone, or UTC for a date whose zone has seconds (see store.py).
+            values[position] = (moment.isoformat(), isinstance(moment.tzinfo, ZoneInfo))
+        article = tuple(values)
+    problem = None if indexed.problem is None else (indexed.problem.path, indexed.problem.reason)
+    return (indexed.relpath, indexed.stamp, article, indexed.summary, problem)
+
+
+def _unflatten(item: tuple[Any, ...], zone: ZoneInfo) -> RestoredFile:
+    relpath, stamp, values, summary, problem = item
+    fields_ = None
+    if values is not None:
+        fields_ = dict(zip(ARTICLE_FIELDS, values, strict=True))
+        image = values[_IMAGE]
+        fields_["image"] = None if image is None else Image(*image)
+        for position in _DATES:
+            text, in_zone = values[position]
+            fields_[ARTICLE_FIELDS[position]] = datetime.fromisoformat(text).astimezone(
+                zone if in_zone else UTC
+            )
+    if not (isinstance(relpath, str) and isinstance(stamp, tuple) and isinstance(summary, str)):
+        raise ValueError("a damaged entry")
+    return RestoredFile(
+        relpath, stamp, fields_, summary, None if problem is None else Problem(*problem)
+    )
+
+
+class _PlainValues(pickle.Unpickler):
+    """Builds built-in values only (the index holds strings, numbers, tuples, lists, dicts):
+    a foreign or tampered file cannot make it construct or call anything."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name}: a store index holds plain values only")
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[bool]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                yield False
+                return
+            raise
+        yield True
+    finally:
+        os.close(fd)
