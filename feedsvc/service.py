@@ -29,7 +29,7 @@ from .pages import render_index
 from .partners import partner_site, partner_timeline
 from .render import CONTENT_TYPES, render_feed
 from .settings import Settings
-from .store import StoreReader, StoreSnapshot, TextError
+from .store import StoreReader, StoreSnapshot, TextError, paused_gc
 from .timeline import Timeline, visible
 
 Clock = Callable[[], datetime]
@@ -42,8 +42,10 @@ ARCHIVE_MEMO_BYTES = 64 * 1024 * 1024
 # Partner documents kept per worker, likewise: partners are few, but each sees its own bytes.
 PARTNER_MEMO_BYTES = 64 * 1024 * 1024
 INDEX_NAME = "index.html"
-# Seconds between two writes of the store index (in the background) while the store changes.
+# Seconds between two writes of the store index (in the background) while the store changes,
+# and before the first after a cold start.
 INDEX_SAVE_INTERVAL = 60.0
+INDEX_FIRST_SAVE_DELAY = 5.0
 INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
@@ -114,7 +116,8 @@ class FeedService:
         self._restoring = self._reader.restored
         self._snapshot = self._reader.snapshot if self._restoring else self._reader.scan()
         self._keeper_pid = 0  # the process whose background work has started
-        self._saved_version = 0  # the snapshot version last written to the store index
+        # The snapshot version last written to the store index (or read from it).
+        self._saved_version = self._snapshot.version if self._restoring else 0
         self._saved_at = 0.0
         self._last_scan = time.monotonic()
         self._last_complete_scan = clock()
@@ -357,14 +360,23 @@ class FeedService:
 
     def _make_view(self, snapshot: StoreSnapshot, now: datetime) -> _View:
         site = self.settings.site
-        timeline = visible(snapshot.articles, now, site.timezone)
-        return _View(version=snapshot.version, timeline=timeline, catalog=Catalog(site, timeline))
+        with paused_gc():
+            timeline = visible(snapshot.articles, now, site.timezone)
+            catalog = Catalog(site, timeline)
+        return _View(version=snapshot.version, timeline=timeline, catalog=catalog)
 
 
 def _keep(service_ref: weakref.ref[FeedService]) -> None:
     service = service_ref()
     if service is None:
         return
+    if not service._restoring:
+        # A cold start: the index can wait until the first requests are served.
+        del service
+        time.sleep(INDEX_FIRST_SAVE_DELAY)
+        service = service_ref()
+        if service is None:
+            return
     try:
         if service._restoring:
             with service._scan_lock:
@@ -372,8 +384,10 @@ def _keep(service_ref: weakref.ref[FeedService]) -> None:
                 service._last_scan = time.monotonic()
                 service._restoring = False
             service._reader.pack_restored()
-        service._saved_version, service._saved_at = service._snapshot.version, time.monotonic()
-        service._reader.save_index()
+        if service._snapshot.version != service._saved_version:  # not as restored
+            service._saved_version = service._snapshot.version
+            service._saved_at = time.monotonic()
+            service._reader.save_index()
     except Exception:  # background housekeeping: log it, never take the service down
         service._restoring = False
         log.exception("store keeping failed")

@@ -20,7 +20,7 @@ import logging
 import os
 import pickle
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +32,13 @@ from .model import Article, Image, Problem, Site
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "store-index.pickle"
-_FORMAT = 1
+_FORMAT = 2
 # The modules whose code decides what a file's record is: another version of them means
 # another index.
 _PARSER_MODULES = ("store.py", "frontmatter.py", "model.py", "storeindex.py")
 ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "source")
 _IMAGE = ARTICLE_FIELDS.index("image")
+LINK = ARTICLE_FIELDS.index("link")
 _DATES = (ARTICLE_FIELDS.index("published"), ARTICLE_FIELDS.index("updated"))
 
 
@@ -59,7 +60,7 @@ class RestoredFile:
 
     relpath: str
     stamp: tuple[int, ...]
-    fields: dict[str, Any] | None
+    values: list[Any] | None  # Article's fields but source, in order (ARTICLE_FIELDS)
     summary: str
     problem: Problem | None
 
@@ -78,7 +79,7 @@ def site_fingerprint(site: Site) -> str:
 
 
 def save_index(
-    folder: Path, root: Path, site: Site, files: list[IndexedFile], unlisted: dict[str, str]
+    folder: Path, root: Path, site: Site, files: Iterable[IndexedFile], unlisted: dict[str, str]
 ) -> bool:
     """Write the index (atomically); False when another process is writing it right now or
     the folder cannot be written (logged)."""
@@ -86,18 +87,26 @@ def save_index(
         with _exclusive(folder / f"{INDEX_FILE}.lock") as locked:
             if not locked:
                 return False
-            payload = {
+            header = {
                 "format": _FORMAT,
                 "code": code_fingerprint(),
                 "root": str(root),
                 "site": site_fingerprint(site),
                 "unlisted": unlisted,
-                "files": [_flatten(f) for f in files],
             }
-            fd, temporary = tempfile.mkstemp(prefix=f"{INDEX_FILE}.", dir=folder)
+            # Holding the lock, any half-written index left is one a killed process left.
+            for stale in folder.glob(f"{INDEX_FILE}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+            fd, temporary = tempfile.mkstemp(prefix=f"{INDEX_FILE}.", suffix=".tmp", dir=folder)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    # In chunks, each its own pickle, then None: writing never holds the
+                    # whole index in memory.
+                    pickle.dump(header, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    for chunk in _chunks(files):
+                        pickle.dump([_flatten(f) for f in chunk], out, pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(None, out, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(temporary, folder / INDEX_FILE)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -123,7 +132,9 @@ def load_index(
         log.warning("cannot read the store index %s (%s); scanning the store", path, e.strerror)
         return None
     try:
-        payload = _PlainValues(io.BytesIO(data)).load()
+        stream = io.BytesIO(data)
+        # One unpickler per record: each was written by its own dump, with its own memo.
+        payload = _PlainValues(stream).load()
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise ValueError("an index of another format")
         for what, expected in (
@@ -134,12 +145,28 @@ def load_index(
             if payload.get(what) != expected:
                 log.info("store index %s is for another %s; scanning the store", path, what)
                 return None
-        files = [_unflatten(item, site.timezone) for item in payload["files"]]
+        files: list[RestoredFile] = []
+        while (chunk := _PlainValues(stream).load()) is not None:
+            files.extend(_unflatten(item, site.timezone) for item in chunk)
         unlisted = dict(payload["unlisted"])
     except Exception as e:  # damaged or foreign: a cache, so never fatal
         log.warning("ignoring the store index %s (%s); scanning the store", path, e)
         return None
     return files, unlisted
+
+
+_CHUNK = 2000
+
+
+def _chunks(files: Iterable[IndexedFile]) -> Iterator[list[IndexedFile]]:
+    chunk: list[IndexedFile] = []
+    for indexed in files:
+        chunk.append(indexed)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _flatten(indexed: IndexedFile) -> tuple[object, ...]:
@@ -159,21 +186,21 @@ def _flatten(indexed: IndexedFile) -> tuple[object, ...]:
 
 
 def _unflatten(item: tuple[Any, ...], zone: ZoneInfo) -> RestoredFile:
-    relpath, stamp, values, summary, problem = item
-    fields_ = None
-    if values is not None:
-        fields_ = dict(zip(ARTICLE_FIELDS, values, strict=True))
+    relpath, stamp, flat, summary, problem = item
+    values = None
+    if flat is not None:
+        if len(flat) != len(ARTICLE_FIELDS):
+            raise ValueError("an entry of another shape")
+        values = list(flat)
         image = values[_IMAGE]
-        fields_["image"] = None if image is None else Image(*image)
+        values[_IMAGE] = None if image is None else Image(*image)
         for position in _DATES:
             text, in_zone = values[position]
-            fields_[ARTICLE_FIELDS[position]] = datetime.fromisoformat(text).astimezone(
-                zone if in_zone else UTC
-            )
+            values[position] = datetime.fromisoformat(text).astimezone(zone if in_zone else UTC)
     if not (isinstance(relpath, str) and isinstance(stamp, tuple) and isinstance(summary, str)):
         raise ValueError("a damaged entry")
     return RestoredFile(
-        relpath, stamp, fields_, summary, None if problem is None else Problem(*problem)
+        relpath, stamp, values, summary, None if problem is None else Problem(*problem)
     )
 
 

@@ -28,6 +28,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
         time.sleep(0.02)
 
 
+@pytest.fixture(autouse=True)
+def save_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("feedsvc.service.INDEX_FIRST_SAVE_DELAY", 0.0)
+    monkeypatch.setattr("feedsvc.storeindex._CHUNK", 2)  # three files: two chunks
+
+
 def first_run(store: Store, state_dir: Path) -> bytes:
     """Serve once, and wait until the store index is written in the background."""
     app = make_app(store, state_dir)
