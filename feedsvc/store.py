@@ -12,6 +12,7 @@ import errno
 import gc
 import logging
 import os
+import pickle
 import re
 import stat
 import tempfile
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import yaml
@@ -44,7 +46,15 @@ from .model import (
 )
 from .sanitize import excerpt_html, html_to_text, markdown_to_safe_html, xml_safe
 from .settings import SITE_FILE
-from .storeindex import LINK, IndexedFile, RestoredFile, load_index, save_index
+from .storeindex import (
+    LINK,
+    IndexedFile,
+    RestoredFile,
+    flatten,
+    load_index,
+    save_index,
+    unflatten,
+)
 from .watch import Changes, TreeWatch
 
 log = logging.getLogger(__name__)
@@ -268,6 +278,13 @@ class SourcePack:
         self._size = 0
         self._lock = threading.Lock()
 
+    @classmethod
+    def on(cls, file: _PackFile) -> SourcePack:
+        """A pack writing into ``file`` (opened by another process before it forked this one)."""
+        pack = cls(None)
+        pack._file, pack._owner = file, os.getpid()
+        return pack
+
     def put(self, data: bytes) -> PackedBytes:
         with self._lock:
             if self._file is None or self._owner != os.getpid():
@@ -326,6 +343,10 @@ class LazyText:
 
     def text(self) -> ArticleText:
         return self._cache.text(self)
+
+    @property
+    def packed(self) -> PackedBytes | None:
+        return self._packed
 
     def pack(self, pack: SourcePack) -> bool:
         """Copy this version's bytes into the pack, if its file is still this version."""
@@ -607,6 +628,10 @@ class _Entry:
 # Rendered texts kept per process (characters of HTML and plain text): enough for every
 # subscription feed's items several times over; older archive months render again on demand.
 TEXT_CACHE_CHARS = 48 * 1024 * 1024
+# A first scan of at least this many files is shared among processes, one per core.
+PARALLEL_SCAN_FILES = 5000
+MAX_SCAN_PROCESSES = 4
+SHARE_CHUNK = 2000  # records a child sends at a time
 # A scan that finds at most this many new or changed files renders their texts at once.
 MAX_EAGER_FILES = 200
 # Seconds between two looks at every file of the store while a change watch names the files
@@ -666,6 +691,7 @@ class StoreReader:
         self._swept = 0.0  # when the whole store was last looked at (monotonic)
         # True when the snapshot comes from the store index: the store is not swept yet.
         self.restored = False
+        self._quiet = False  # a forked scanning child: it logs nothing
         if state_folder is not None:
             with paused_gc():
                 index = load_index(state_folder, root, site)
@@ -825,10 +851,101 @@ class StoreReader:
         # rendered at once: it is about to be shown, and a broken body is reported at once.
         # (A bulk export that rewrites thousands of files is read like a first scan.)
         eager = self._snapshot.version > 0 and len(stale) <= MAX_EAGER_FILES
+        processes = _scan_processes()
+        if self._snapshot.version == 0 and len(stale) >= PARALLEL_SCAN_FILES and processes > 1:
+            self._read_in_parallel(stale, processes)
+            return True
         for relpath, full, st, stamp in stale:
             entry = self._entries.get(relpath)
             self._entries[relpath] = self._read(relpath, full, st, entry, stamp, eager=eager)
         return bool(stale)
+
+    def _read_in_parallel(self, stale: list[_Stale], processes: int) -> None:
+        """The first scan of a large store, shared with forked children (one per core): each
+        reads and validates its share of the files into a pack file opened here (so this
+        process reads it afterwards) and sends back the records as plain values."""
+        parts = [stale[n::processes] for n in range(processes)]
+        children: list[tuple[int, int, _PackFile]] = []
+        for part in parts[1:]:
+            pack_file = _PackFile(self._state_folder)
+            readable, writable = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: its share, then exit without running any cleanup
+                code = 1
+                try:
+                    os.close(readable)
+                    with os.fdopen(writable, "wb") as out:
+                        # In chunks, then None: neither side holds all records as bytes.
+                        for chunk in self._read_share(part, pack_file):
+                            pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
+                        pickle.dump(None, out, pickle.HIGHEST_PROTOCOL)
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(writable)
+            children.append((pid, readable, pack_file))
+        for relpath, full, st, stamp in parts[0]:
+            self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
+        for (pid, readable, pack_file), part in zip(children, parts[1:], strict=True):
+            merged = 0
+            try:
+                with os.fdopen(readable, "rb") as pipe:
+                    while (chunk := pickle.load(pipe)) is not None:
+                        self._merge_share(chunk, pack_file)
+                        merged += len(chunk)
+            except (EOFError, pickle.UnpicklingError):
+                pass  # the child died: its status says so
+            _, status = os.waitpid(pid, 0)
+            if status != 0 or merged != len(part):  # the child failed: read its share here
+                log.warning("a scanning process failed (status %d); reading its files here", status)
+                for relpath, full, st, stamp in part:
+                    self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
+
+    def _read_share(
+        self, part: list[_Stale], pack_file: _PackFile
+    ) -> Iterator[list[tuple[object, ...]]]:
+        """In a forked child: read the files into ``pack_file``; the records as plain values,
+        in chunks (nothing logged here: the parent logs the rejections)."""
+        self._pack = SourcePack.on(pack_file)
+        self._quiet = True
+        records: list[tuple[object, ...]] = []
+        for relpath, full, st, stamp in part:
+            if len(records) == SHARE_CHUNK:
+                yield records
+                records = []
+            entry = self._read(relpath, full, st, None, stamp, eager=False)
+            article = entry.served
+            if article is None:
+                assert entry.problem is not None
+                records.append((relpath, entry.stamp, None, entry.problem.reason))
+                continue
+            source = article.source
+            assert isinstance(source, LazyText)
+            assert source.packed is not None
+            flat = flatten(IndexedFile(relpath, entry.stamp, article, source.summary, None))
+            records.append((relpath, entry.stamp, flat, source.packed.offset, source.packed.length))
+        yield records
+
+    def _merge_share(self, records: list[tuple[Any, ...]], pack_file: _PackFile) -> None:
+        prefix = os.path.join(self.root, "")
+        for record in records:
+            relpath, stamp, flat = record[0], record[1], record[2]
+            if flat is None:
+                problem = Problem(printable_path(relpath), record[3])
+                self._rejected_now += 1
+                if self._rejected_now <= MAX_LOGGED_REJECTIONS:
+                    log.warning("rejected %s", problem)
+                self._entries[relpath] = _Entry(stamp, None, problem)
+                continue
+            restored = unflatten(flat, self.site.timezone)
+            assert restored.values is not None
+            packed = PackedBytes(pack_file, record[3], record[4])
+            source = LazyText(
+                self.texts, packed, prefix + relpath, relpath, stamp, restored.values[LINK],
+                restored.summary,
+            )  # fmt: skip
+            article = Article(*restored.values, source=source)  # type: ignore[misc]
+            self._entries[relpath] = _Entry(stamp, article, None)
 
     def _finish(self, changed: bool) -> StoreSnapshot:
         if self._rejected_now > MAX_LOGGED_REJECTIONS:
@@ -862,7 +979,7 @@ class StoreReader:
             outcome += " (its last good version is still served)"
         problem = Problem(printable_path(relpath), outcome)
         self._rejected_now += 1
-        if self._rejected_now <= MAX_LOGGED_REJECTIONS:
+        if self._rejected_now <= MAX_LOGGED_REJECTIONS and not self._quiet:
             log.warning("rejected %s", problem)
         return _Entry(stamp, served, problem)
 
@@ -906,7 +1023,8 @@ class StoreReader:
         except ArticleError as e:
             return e.detail
         except Exception:  # a bug of ours, or of a library: it must not stop the other files
-            log.exception("unexpected error reading %s", printable_path(relpath))
+            if not self._quiet:
+                log.exception("unexpected error reading %s", printable_path(relpath))
             return "could not be read because of an unexpected error (see the log)"
 
     def withdraw(self, error: TextError) -> StoreSnapshot:
@@ -986,6 +1104,19 @@ _CLAIMS: tuple[tuple[str, Callable[[Article], str]], ...] = (
 
 # What _load answers when a file's stamp moved while it was read.
 _CHANGED_WHILE_READ = "changed while it was read; it is read again on the next scan"
+
+
+_Stale = tuple[str, str, os.stat_result | None, tuple[int, ...]]
+
+
+def _scan_processes() -> int:
+    if not hasattr(os, "fork"):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_SCAN_PROCESSES))
 
 
 def _stamp(st: os.stat_result) -> tuple[int, ...]:

@@ -105,7 +105,7 @@ def save_index(
                     # whole index in memory.
                     pickle.dump(header, out, protocol=pickle.HIGHEST_PROTOCOL)
                     for chunk in _chunks(files):
-                        pickle.dump([_flatten(f) for f in chunk], out, pickle.HIGHEST_PROTOCOL)
+                        pickle.dump([flatten(f) for f in chunk], out, pickle.HIGHEST_PROTOCOL)
                     pickle.dump(None, out, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(temporary, folder / INDEX_FILE)
             except BaseException:
@@ -147,7 +147,7 @@ def load_index(
                 return None
         files: list[RestoredFile] = []
         while (chunk := _PlainValues(stream).load()) is not None:
-            files.extend(_unflatten(item, site.timezone) for item in chunk)
+            files.extend(unflatten(item, site.timezone) for item in chunk)
         unlisted = dict(payload["unlisted"])
     except Exception as e:  # damaged or foreign: a cache, so never fatal
         log.warning("ignoring the store index %s (%s); scanning the store", path, e)
@@ -169,7 +169,7 @@ def _chunks(files: Iterable[IndexedFile]) -> Iterator[list[IndexedFile]]:
         yield chunk
 
 
-def _flatten(indexed: IndexedFile) -> tuple[object, ...]:
+def flatten(indexed: IndexedFile) -> tuple[object, ...]:
     article = None
     if indexed.article is not None:
         values = [getattr(indexed.article, name) for name in ARTICLE_FIELDS]
@@ -185,7 +185,7 @@ def _flatten(indexed: IndexedFile) -> tuple[object, ...]:
     return (indexed.relpath, indexed.stamp, article, indexed.summary, problem)
 
 
-def _unflatten(item: tuple[Any, ...], zone: ZoneInfo) -> RestoredFile:
+def unflatten(item: tuple[Any, ...], zone: ZoneInfo) -> RestoredFile:
     relpath, stamp, flat, summary, problem = item
     values = None
     if flat is not None:

@@ -1,0 +1,75 @@
+"""A large store's first scan is shared among forked processes: the snapshot is the one a
+single process makes, texts included, and every rejection is reported once, by the parent."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from feedsvc import store as store_module
+from feedsvc.model import Article, ReadyText
+from feedsvc.settings import load_settings
+from feedsvc.store import MAX_FILE_BYTES, StoreReader, StoreSnapshot
+
+from .helpers import Store
+
+
+def fill(store: Store) -> None:
+    for n in range(12):
+        store.add(f"{n % 3}/a{n}.md", id=f"a{n}", title=f'"Title {n}"', body=f"Body *{n}*.",
+                  tags="[one, Zwei]", image=f"/media/{n}.jpg")  # fmt: skip
+    store.add("dup1.md", id="same")
+    store.add("dup2.md", id="same")
+    store.add("bad-yaml.md", id="[oops")
+    (store.root / "latin1.md").write_bytes("---\nid: x\n---\ncaf\xe9".encode("latin-1"))
+    (store.root / "huge.md").write_bytes(b"x" * (MAX_FILE_BYTES + 1))
+    store.add("deep.md", id="deep", body="<div>" * 300 + "x" + "</div>" * 300)
+
+
+def read(store: Store, tmp_path: Path, name: str) -> StoreSnapshot:
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    state = tmp_path / name
+    state.mkdir()
+    return StoreReader(settings.articles_dir, settings.site, state_folder=state).scan()
+
+
+def rendered(articles: tuple[Article, ...]) -> list[object]:
+    out: list[object] = []
+    for article in articles:
+        try:
+            out.append(dataclasses.replace(article, source=ReadyText(article.source.text())))
+        except store_module.TextError as e:
+            out.append((article.path, e.detail))
+    return out
+
+
+def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(store)
+    alone = read(store, tmp_path, "alone")
+    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "_scan_processes", lambda: 3)
+    forked = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="feedsvc.store"):
+        shared = read(store, tmp_path, "shared")
+    assert len(forked) == 2
+    assert rendered(shared.articles) == rendered(alone.articles)
+    assert len(shared.articles) == 13  # 12, and the "deep" one until its text is shown
+    assert shared.problems == alone.problems
+    logged = sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("rejected"))
+    assert logged == sorted(f"rejected {p}" for p in alone.problems if "also used" not in p.reason)
