@@ -37,7 +37,8 @@ DEFAULT_ARTICLES_DIR = "articles"
 DEFAULT_MAX_AGE = 300
 # A closed archive month changes only when one of its articles is edited.
 DEFAULT_ARCHIVE_MAX_AGE = 86400
-DEFAULT_RESCAN_INTERVAL = 2.0
+# Cheap where inotify names the changed files (see store.py), so it can be short.
+DEFAULT_RESCAN_INTERVAL = 0.5
 DEFAULT_ITEMS_PER_FEED = 50
 MAX_ITEMS_PER_FEED = 1000
 

@@ -638,6 +638,11 @@ MAX_EAGER_FILES = 200
 # Seconds between two looks at every file of the store while a change watch names the files
 # that change: a safety net for changes the watch misses (network file systems).
 FULL_SWEEP_INTERVAL = 300.0
+# Without a change watch, sweeps are at least this many times their own duration apart (at
+# most MAX_SWEEP_SPACING seconds): about 5% of a core, whatever the store's size.
+SWEEP_SPACING = 20.0
+MAX_SWEEP_SPACING = 60.0
+CHEAP_SWEEP = 0.05  # seconds; cheaper sweeps are not spaced
 # Seconds between two error lines while the store stays unreadable.
 ALARM_INTERVAL = 60.0
 # Rejections logged one by one per scan; a store of 100,000 broken files logs a summary line.
@@ -690,6 +695,7 @@ class StoreReader:
         self._watch: TreeWatch | None = None
         self._watch_failed = False
         self._swept = 0.0  # when the whole store was last looked at (monotonic)
+        self._sweep_seconds = 0.0  # how long the last sweep that read nothing took
         # True when the snapshot comes from the store index: the store is not swept yet.
         self.restored = False
         self._quiet = False  # a forked scanning child: it logs nothing
@@ -769,6 +775,9 @@ class StoreReader:
             changes = self._watched_changes()
             if changes is not None and self.unavailable is None:
                 return self._scan_files(changes.paths)
+            if self._watch is None and monotonic() - self._swept < self._sweep_spacing():
+                return self._snapshot  # no watch: sweeps spaced to cost a few % of a core
+            started = monotonic()
             files, unlisted = _list_store(self.root)
         except OSError as e:
             # Loud, and again every minute while it lasts, so that it does not scroll away.
@@ -789,13 +798,21 @@ class StoreReader:
         self._unlisted = unlisted
         self._rejected_now = 0
         seen = {relpath for relpath, _ in files}
-        changed = self._refresh(files) or changed
+        read = self._refresh(files)
+        changed = read or changed
+        if not read:  # what a sweep that finds nothing new costs
+            self._sweep_seconds = monotonic() - started
         for gone in self._entries.keys() - seen:
             # The articles of a folder that cannot be listed now are kept, not deleted.
             if not any(gone.startswith(f"{folder}/") for folder in unlisted):
                 del self._entries[gone]
                 changed = True
         return self._finish(changed)
+
+    def _sweep_spacing(self) -> float:
+        if self._sweep_seconds < CHEAP_SWEEP:
+            return 0.0  # a small store: sweeping at every check costs next to nothing
+        return min(self._sweep_seconds * SWEEP_SPACING, MAX_SWEEP_SPACING)
 
     def _watched_changes(self) -> Changes | None:
         """The files that changed since the last scan, if the watch can tell and no full

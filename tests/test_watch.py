@@ -100,6 +100,7 @@ def test_without_inotify_every_check_sweeps(store: Store, monkeypatch: pytest.Mo
         raise OSError(24, "Too many open files")
 
     monkeypatch.setattr(store_module, "TreeWatch", refuse)
+    monkeypatch.setattr(store_module, "SWEEP_SPACING", 0.0)
     store.add("a.md", id="a")
     reader = reader_of(store)
     listings = Listings(monkeypatch)
@@ -107,6 +108,31 @@ def test_without_inotify_every_check_sweeps(store: Store, monkeypatch: pytest.Mo
     store.add("b.md", id="b")
     assert ids(reader) == ["a", "b"]
     assert listings.count == 2
+
+
+def test_without_inotify_sweeps_are_spaced_by_their_cost(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(root: Path) -> TreeWatch:
+        raise OSError(28, "No space left on device")  # inotify's answer at max_user_watches
+
+    monkeypatch.setattr(store_module, "TreeWatch", refuse)
+    store.add("a.md", id="a")
+    reader = reader_of(store)
+    listings = Listings(monkeypatch)
+    reader.scan()
+    reader.scan()  # measures what a sweep that reads nothing costs
+    assert listings.count == 2
+    # Some multiple of that cost must pass between two sweeps (here: an hour).
+    monkeypatch.setattr(store_module, "SWEEP_SPACING", 3600 / max(reader._sweep_seconds, 1e-9))
+    monkeypatch.setattr(store_module, "MAX_SWEEP_SPACING", 3600.0)
+    monkeypatch.setattr(store_module, "CHEAP_SWEEP", 0.0)  # as if this store were large
+    store.add("b.md", id="b")
+    assert ids(reader) == ["a"]
+    assert listings.count == 2
+    monkeypatch.setattr(store_module, "MAX_SWEEP_SPACING", 0.0)
+    assert ids(reader) == ["a", "b"]
+    assert listings.count == 3
 
 
 def test_hidden_files_and_other_names_are_not_changes(store: Store) -> None:
