@@ -312,8 +312,6 @@ class FeedService:
         )
 
     def _current_view(self) -> _View:
-        if self._keeper_pid != os.getpid():
-            self._start_keeping()
         self._rescan_if_due()
         view = self._view
         if self._is_current(view):
@@ -350,10 +348,12 @@ class FeedService:
         ).start()
 
     def _rescan_if_due(self) -> None:
-        if self._restoring:
-            return  # the keeper sweeps first
         if time.monotonic() - self._last_scan < self.settings.rescan_interval:
             return
+        if self._keeper_pid != os.getpid():
+            self._start_keeping()
+        if self._restoring:
+            return  # the keeper sweeps first
         # One request scans; the others go on serving what is there.
         if not self._scan_lock.acquire(blocking=False):
             return
