@@ -291,6 +291,23 @@ def feed_url(site: Site, key: FeedKey) -> str:
     return f"{site.base_url}{site.feeds_path}/{quote(key.path)}"
 
 
+def advertised_hubs(site: Site, key: FeedKey) -> tuple[str, ...]:
+    """The WebSub hubs a document names: the site's, on subscription documents only. Archive
+    documents are never announced to a hub, so they promise no push."""
+    return site.hub_urls if key.archive is None else ()
+
+
+def link_header(site: Site, key: FeedKey) -> str | None:
+    """The HTTP ``Link`` header of a document that names hubs (WebSub 4: hub and self);
+    None for the others, whose headers stay as they were."""
+    hubs = advertised_hubs(site, key)
+    if not hubs:
+        return None
+    links = [f'<{hub}>; rel="hub"' for hub in hubs]
+    links.append(f'<{feed_url(site, key)}>; rel="self"')
+    return ", ".join(links)
+
+
 def page_url(site: Site, scope: Scope) -> str:
     """The HTML page a feed stands for, in WordPress's URL scheme; the home page if none."""
     if scope.kind in ("category", "tag", "author"):

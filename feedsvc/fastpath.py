@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from werkzeug.http import http_date, is_resource_modified, parse_accept_header
 
+from .catalog import link_header
 from .model import FeedKey, parse_feed_path
 from .service import FeedService, RenderedDocument
 from .validators import corrected
@@ -41,6 +42,7 @@ class _Prepared:
     version: tuple[str, datetime]  # the rendered document's ETag and Last-Modified
     etag: str  # quoted
     content_headers: list[tuple[str, str]]  # Content-Type, -Length, -Encoding, ETag, Last-Modified
+    link: list[tuple[str, str]]  # the WebSub Link header, when the document names hubs
 
 
 class FastPath:
@@ -74,13 +76,14 @@ class FastPath:
         gzipped = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         prepared = self._prepared.get((key, gzipped))
         if prepared is None or prepared.version != (rendered.etag, rendered.last_modified):
-            prepared = _prepare(rendered, gzipped)
+            prepared = _prepare(rendered, gzipped, link_header(self.service.settings.site, key))
             _remember(self._prepared, (key, gzipped), prepared)
         common = [
             ("ETag", prepared.etag),
             ("Vary", self._vary),
             ("Cache-Control", f"public, max-age={self.service.max_age(key)}"),
             ("Access-Control-Allow-Origin", "*"),
+            *prepared.link,
             ("Date", self._now()),
             ("X-Content-Type-Options", "nosniff"),
         ]
@@ -128,7 +131,7 @@ class FastPath:
         return self._date
 
 
-def _prepare(rendered: RenderedDocument, gzipped: bool) -> _Prepared:
+def _prepare(rendered: RenderedDocument, gzipped: bool, link: str | None) -> _Prepared:
     body = rendered.gzip_body if gzipped else rendered.body
     etag = f'"{rendered.gzip_etag if gzipped else rendered.etag}"'
     headers = [("Content-Type", rendered.content_type), ("Content-Length", str(len(body)))]
@@ -136,7 +139,8 @@ def _prepare(rendered: RenderedDocument, gzipped: bool) -> _Prepared:
         headers.append(("Content-Encoding", "gzip"))
     headers.append(("ETag", etag))
     headers.append(("Last-Modified", http_date(rendered.last_modified)))
-    return _Prepared((rendered.etag, rendered.last_modified), etag, headers)
+    links = [("Link", link)] if link is not None else []
+    return _Prepared((rendered.etag, rendered.last_modified), etag, headers, links)
 
 
 def _remember(table: dict[_K, _V], key: _K, value: _V) -> None:

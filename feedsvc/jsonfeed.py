@@ -10,7 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .catalog import FeedDocument, feed_url, item_content_html, item_summary_html
+from .catalog import (
+    FeedDocument,
+    advertised_hubs,
+    feed_url,
+    item_content_html,
+    item_summary_html,
+)
 from .model import Article, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -28,6 +34,10 @@ def render_json_feed(site: Site, document: FeedDocument) -> bytes:
     }
     if document.prev_archive is not None:
         feed["next_url"] = feed_url(site, document.prev_archive)
+    hubs = advertised_hubs(site, document.key)
+    if hubs:
+        # JSON Feed 1.1 "hubs": endpoints for real-time notifications, each a type and a URL.
+        feed["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs]
     feed["items"] = [_item(site, article) for article in document.articles]
     # Compact: json's C encoder only runs without indent (four times faster on a 50-item feed).
     text = json.dumps(feed, ensure_ascii=False, separators=(",", ":")) + "\n"

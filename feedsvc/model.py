@@ -46,6 +46,7 @@ class Site:
     # public's by default; a partner's own in a partner's view of the site (partners.py).
     feeds_path: str = "/feeds"
     feed_id_path: str = "/feeds"
+    hub_urls: tuple[str, ...] = ()  # WebSub hubs the subscription feeds advertise
 
     def category(self, slug: str) -> Category | None:
         for category in self.categories:

@@ -83,6 +83,9 @@ def partner_site(site: Site, partner: Partner, url_token: str | None) -> Site:
         full_content=partner.full_text,
         feeds_path=feeds_path,
         feed_id_path=f"/partners/{partner.name}/feeds",
+        # No WebSub: partner documents are never announced, and a subscriber would hand the
+        # hub a topic URL holding the token.
+        hub_urls=(),
     )
 
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from email.utils import format_datetime
 
-from .catalog import FeedDocument, feed_url, item_content_html, item_summary_html
+from .catalog import (
+    FeedDocument,
+    advertised_hubs,
+    feed_url,
+    item_content_html,
+    item_summary_html,
+)
 from .jsonfeed import render_json_feed
 from .model import Article, FeedFormat, FeedKey, Image, Site
 
@@ -133,6 +139,8 @@ def _write_rss(lines: list[str], site: Site, document: FeedDocument) -> None:
     _element(lines, indent, "description", document.description)
     self_link = {"href": feed_url(site, key), "rel": "self", "type": media_type(key.format)}
     _empty(lines, indent, "atom:link", self_link)
+    for hub in advertised_hubs(site, key):
+        _empty(lines, indent, "atom:link", {"href": hub, "rel": "hub"})  # WebSub 4
     _element(lines, indent, "docs", RSS_DOCS)
     _element(lines, indent, "generator", GENERATOR)
     _element(lines, indent, "language", document.language)
@@ -192,6 +200,8 @@ def _write_atom(lines: list[str], site: Site, document: FeedDocument) -> None:
     lines.append(f"{indent}</author>\n")
     self_link = {"href": feed_url(site, key), "rel": "self", "type": media_type(key.format)}
     _empty(lines, indent, "link", self_link)
+    for hub in advertised_hubs(site, key):
+        _empty(lines, indent, "link", {"href": hub, "rel": "hub"})  # WebSub 4
     page_link = {"href": document.page_url, "rel": "alternate", "type": "text/html"}
     _empty(lines, indent, "link", page_link)
     _element(lines, indent, "generator", GENERATOR)

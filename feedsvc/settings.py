@@ -40,6 +40,9 @@ DEFAULT_ARCHIVE_MAX_AGE = 86400
 # Cheap where inotify names the changed files (see store.py), so it can be short.
 DEFAULT_RESCAN_INTERVAL = 0.5
 DEFAULT_ITEMS_PER_FEED = 50
+# WebSub: the first retry of a failed hub notification, doubling up to 64 times that, for a day.
+DEFAULT_WEBSUB_RETRY_DELAY = 10.0
+DEFAULT_WEBSUB_RETRY_WINDOW = 86400.0
 MAX_ITEMS_PER_FEED = 1000
 
 # Site keys that FEEDSVC_<KEY> (or the config mapping) may override, as site.toml names them.
@@ -53,6 +56,7 @@ SITE_KEYS = (
     "tag_date",
     "items_per_feed",
     "full_content",
+    "hub_urls",
 )
 
 _DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -74,6 +78,9 @@ class Settings:
     state_dir: Path | None  # where Last-Modified history is kept; None: the app's instance folder
     # The partners file (FEEDSVC_PARTNERS_FILE), outside the store; None: no partner feeds.
     partners_file: Path | None = None
+    websub_notify: bool = True  # with hub_urls: whether this machine notifies the hubs
+    websub_retry_delay: float = DEFAULT_WEBSUB_RETRY_DELAY  # seconds before the first retry
+    websub_retry_window: float = DEFAULT_WEBSUB_RETRY_WINDOW  # seconds a notification is retried
 
 
 def env_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -112,6 +119,13 @@ def load_settings(config: Mapping[str, object]) -> Settings:
         ),
         state_dir=Path(str(state_dir)) if state_dir else None,
         partners_file=Path(str(partners_file)) if partners_file else None,
+        websub_notify=_bool(config.get("WEBSUB_NOTIFY", True), "WEBSUB_NOTIFY", "configuration"),
+        websub_retry_delay=_positive(
+            config.get("WEBSUB_RETRY_DELAY", DEFAULT_WEBSUB_RETRY_DELAY), "WEBSUB_RETRY_DELAY"
+        ),
+        websub_retry_window=_float(
+            config.get("WEBSUB_RETRY_WINDOW", DEFAULT_WEBSUB_RETRY_WINDOW), "WEBSUB_RETRY_WINDOW"
+        ),
     )
 
 
@@ -262,6 +276,7 @@ def build_site(table: Mapping[str, object], *, source: str = SITE_FILE) -> Site:
         items_per_feed=items,
         categories=_categories(table.get("categories", {}), title, source),
         full_content=_bool(table.get("full_content", True), "full_content", source),
+        hub_urls=_hub_urls(table.get("hub_urls", ()), source),
     )
 
 
@@ -288,6 +303,30 @@ def _base_url(value: str, source: str) -> str:
     if parts.query or parts.fragment:
         raise ConfigError(f"{source}: `base_url` {value!r} must not have a query or fragment")
     return value.rstrip("/")
+
+
+def _hub_urls(value: object, source: str) -> tuple[str, ...]:
+    """WebSub hub URLs: a TOML list, or (FEEDSVC_HUB_URLS) one string of URLs separated by
+    spaces or commas. Order kept, duplicates dropped."""
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{source}: `hub_urls` must be a list like ["https://hub.example.com/"]')
+    urls: list[str] = []
+    for url in value:
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.fragment
+            or not url.isascii()  # it goes into HTTP Link headers too
+            or any(c.isspace() or c in '<>"' for c in url)
+            or xml_safe(url) != url
+        ):
+            raise ConfigError(f"{source}: `hub_urls`: {url!r} is not an absolute http(s) URL")
+        if url not in urls:
+            urls.append(url)
+    return tuple(urls)
 
 
 def _valid_tag_date(value: str) -> bool:
@@ -353,6 +392,13 @@ def _int(value: object, key: str, *, minimum: int) -> int:
             pass
     if number is None or number < minimum:
         raise ConfigError(f"`{key}` must be a whole number of at least {minimum}, not {value!r}")
+    return number
+
+
+def _positive(value: object, key: str) -> float:
+    number = _float(value, key)
+    if number == 0:
+        raise ConfigError(f"`{key}` must be a number of seconds above 0, not {value!r}")
     return number
 
 

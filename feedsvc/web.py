@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, re
 from werkzeug.exceptions import HTTPException, NotFound, PreconditionFailed
 from werkzeug.wrappers import Response as BaseResponse
 
-from .catalog import feed_url
+from .catalog import feed_url, link_header
 from .fastpath import FastPath
 from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
 from .partners import PartnerRegistry, bearer_token
@@ -51,6 +51,7 @@ def feed(name: str) -> BaseResponse:
         rendered,
         max_age=service().max_age(key),
         cross_origin=True,
+        link=link_header(service().settings.site, key),
         # Once a Bearer token can change the answer, caches must tell the two apart.
         vary_authorization=registry is not None,
     )
@@ -101,6 +102,7 @@ def _document_response(
     cross_origin: bool,
     private: bool = False,
     vary_authorization: bool = False,
+    link: str | None = None,
 ) -> BaseResponse:
     gzipped = request.accept_encodings["gzip"] > 0
     response = Response(
@@ -122,6 +124,9 @@ def _document_response(
     if cross_origin:
         # Web-based feed readers fetch public feeds cross-origin.
         response.access_control_allow_origin = "*"
+    if link is not None:
+        # WebSub 4: subscribers discover the hubs and the topic URL from the headers too.
+        response.headers["Link"] = link
     # If-None-Match first, then If-Modified-Since; 304 with an empty body (RFC 9110 13.1).
     return _conditional(response)
 

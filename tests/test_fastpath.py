@@ -27,12 +27,13 @@ PATHS = [
 ]
 
 
-@pytest.fixture
-def app(store: Store, state_dir: Path, clock: Clock) -> Flask:
+# Without hubs, and with hubs (a WebSub Link header on subscription documents).
+@pytest.fixture(params=["", "http://127.0.0.1:9/hub"])
+def app(store: Store, state_dir: Path, clock: Clock, request: pytest.FixtureRequest) -> Flask:
     store.add(id="a", tags="[芯片]", published="2025-03-01 10:00")
     store.add(id="b", language="de", published="2025-03-02 10:00")
     store.add(id="later", published="2025-06-03 10:00")  # shortens max-age
-    return make_app(store, state_dir, clock)
+    return make_app(store, state_dir, clock, HUB_URLS=request.param, WEBSUB_NOTIFY="false")
 
 
 def variants(fast: Client) -> list[dict[str, str]]:
