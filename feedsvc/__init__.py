@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import redact, web
+from . import redact, web, websub
 from .lastmod import LastModifiedLedger
 from .partners import PartnerRegistry
 from .service import Clock, FeedService
@@ -27,14 +27,16 @@ def create_app(config: Mapping[str, object] | None = None, *, clock: Clock | Non
     Configuration: defaults < the store's site.toml < FEEDSVC_* environment < ``config``
     (upper-case keys without the prefix, e.g. ``{"ARTICLES_DIR": ...}``). ``clock`` decides
     what is published yet; tests pass a fixed one. Raises ConfigError when the site is
-    misconfigured.
+    misconfigured. With hub_urls (and WEBSUB_NOTIFY on), a WebSub notifier thread starts
+    (``app.extensions["feedsvc.websub"]``; its ``stop()`` ends it).
     """
     app = Flask(__name__)
     app.config.update(env_config())
     if config:
         app.config.update(config)
     settings = load_settings(app.config)
-    ledger = LastModifiedLedger(settings.state_dir or Path(app.instance_path))
+    state_dir = settings.state_dir or Path(app.instance_path)
+    ledger = LastModifiedLedger(state_dir)
     registry = None
     if settings.partners_file is not None:
         # Looked at no more often than the store, and never per request.
@@ -43,4 +45,16 @@ def create_app(config: Mapping[str, object] | None = None, *, clock: Clock | Non
     redact.install()
     service = FeedService(settings, clock=clock or _utc_now, ledger=ledger)
     web.register(app, service, registry)
+    if settings.site.hub_urls and settings.websub_notify:
+        notifier = websub.Notifier(
+            service,
+            settings.site,
+            state_dir,
+            check_interval=settings.rescan_interval,
+            retry_delay=settings.websub_retry_delay,
+            retry_window=settings.websub_retry_window,
+        )
+        service.on_new_view(notifier.wake)
+        app.extensions[websub.EXTENSION_KEY] = notifier
+        notifier.start()
     return app

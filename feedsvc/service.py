@@ -114,6 +114,7 @@ class FeedService:
         self._scan_lock = threading.Lock()
         self._render_lock = threading.Lock()
         self._view_lock = threading.Lock()
+        self._view_listeners: list[Callable[[Catalog], None]] = []
         # Restored from the store index: serve that at once; the first sweep of the store
         # runs in the background (see _start_keeping).
         self._restoring = self._reader.restored
@@ -238,6 +239,12 @@ class FeedService:
         """The scopes and documents served now."""
         return self._current_view().catalog
 
+    def on_new_view(self, listener: Callable[[Catalog], None]) -> None:
+        """Call ``listener`` with the new catalog whenever a new view replaces the served one
+        (the store changed, an article fell due, a month began). It runs on the thread that
+        noticed, under the view lock: it must take note and return at once."""
+        self._view_listeners.append(listener)
+
     def _keep_archive(self, view: _View, key: FeedKey, rendered: RenderedDocument) -> None:
         view.archives[key] = rendered
         view.archive_bytes += len(rendered.body) + len(rendered.gzip_body)
@@ -319,6 +326,8 @@ class FeedService:
         with self._view_lock:  # one thread builds the new view; the others take it
             if not self._is_current(self._view):
                 self._view = self._make_view(self._snapshot, self._clock())
+                for listener in self._view_listeners:
+                    listener(self._view.catalog)
             return self._view
 
     def _is_current(self, view: _View) -> bool:
