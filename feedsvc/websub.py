@@ -218,6 +218,7 @@ class Notifier:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            self._wakeup.clear()  # before the work: a wake-up during it is not lost
             try:
                 if self._lock_file is None:
                     self._elect()
@@ -226,8 +227,8 @@ class Notifier:
                     self._deliver()
             except Exception:  # a bug here must not end notifying for good
                 log.exception("WebSub notifier: unexpected error; trying again")
-            self._wakeup.wait(self._sleep())
-            self._wakeup.clear()
+            if not self._stopping.is_set():
+                self._wakeup.wait(self._sleep())
 
     def _sleep(self) -> float:
         if not self._pending or self._lock_file is None:
@@ -302,7 +303,7 @@ class Notifier:
         now = time.monotonic()
         wall = time.time()
         delivered: set[Pending] = set()
-        given_up = [p for p in self._pending if wall - p.since > self._retry_window]
+        given_up = {p for p in self._pending if wall - p.since > self._retry_window}
         for p in given_up:
             log.error(
                 "WebSub: gave up telling %s that %s changed: no success for %.0f s",
@@ -337,7 +338,7 @@ class Notifier:
                 self._hub_failures.pop(p.hub, None)
                 self._hub_next_try.pop(p.hub, None)
         if delivered or given_up:
-            done = delivered | set(given_up)
+            done = delivered | given_up
             with self._pending_lock:
                 self._pending = [p for p in self._pending if p not in done]
             self._save()
