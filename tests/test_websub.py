@@ -131,12 +131,15 @@ def test_the_same_bytes_are_no_change() -> None:
 
 
 class RecordingHub:
-    """An HTTP server standing in for a hub: records each publish request's form fields."""
+    """An HTTP server standing in for a hub: records each publish request's form fields that
+    it accepts; the first ``refuse`` requests get a 503 instead."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}/hub"
         self.requests: list[dict[str, list[str]]] = []
+        self.refuse = 0
+        self.refused = 0
         self._lock = threading.Lock()
 
     @contextmanager
@@ -148,8 +151,12 @@ class RecordingHub:
                 length = int(self.headers["Content-Length"])
                 form = parse_qs(self.rfile.read(length).decode("ascii"))
                 with hub._lock:
-                    hub.requests.append(form)
-                self.send_response(204)
+                    accept = hub.refused >= hub.refuse
+                    if accept:
+                        hub.requests.append(form)
+                    else:
+                        hub.refused += 1
+                self.send_response(204 if accept else 503)
                 self.end_headers()
 
             def log_message(self, format: str, *args: object) -> None:
@@ -286,6 +293,26 @@ def test_a_hub_that_is_down_gets_every_notification_when_it_is_back(
         wait_for(lambda: notifier(app).pending() == [], "the retries")
     assert hub.published() == Counter(dict.fromkeys(NEW_TOPICS, 1))
     assert pending_in_state_file(state_dir) == []
+
+
+def test_a_hub_answering_an_error_is_retried(
+    store: Store,
+    state_dir: Path,
+    hub: RecordingHub,
+    apps: list[Flask],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store.add(id="a")
+    hub.refuse = 3
+    with hub.up():
+        app = start_app(apps, store, state_dir, hub)
+        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        store.add(id="n", **NEW_ARTICLE)
+        wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
+        wait_for(lambda: notifier(app).pending() == [], "an empty queue")
+    assert hub.refused == 3
+    assert hub.published() == Counter(dict.fromkeys(NEW_TOPICS, 1))
+    assert f"WebSub hub {hub.url} failed (HTTP 503 Service Unavailable)" in caplog.text
 
 
 def test_pending_notifications_survive_a_restart(
