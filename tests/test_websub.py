@@ -21,6 +21,7 @@ from flask import Flask
 
 from feedsvc.catalog import Catalog
 from feedsvc.model import FEED_FORMATS, Article, Scope, Site
+from feedsvc.sanitize import MAX_HTML_DEPTH
 from feedsvc.timeline import visible
 from feedsvc.websub import (
     EXTENSION_KEY,
@@ -313,6 +314,24 @@ def test_a_hub_answering_an_error_is_retried(
     assert hub.refused == 3
     assert hub.published() == Counter(dict.fromkeys(NEW_TOPICS, 1))
     assert f"WebSub hub {hub.url} failed (HTTP 503 Service Unavailable)" in caplog.text
+
+
+def test_an_article_whose_text_fails_is_taken_back_and_not_announced(
+    store: Store, state_dir: Path, hub: RecordingHub, apps: list[Flask]
+) -> None:
+    # Texts of the first scan are rendered on first use (store.py): with no request yet, the
+    # notifier is the first to need this one.
+    too_deep = "<div>" * (MAX_HTML_DEPTH + 1) + "deep" + "</div>" * (MAX_HTML_DEPTH + 1)
+    store.add(id="a")
+    store.add("deep.md", id="deep", tags="[deep]", body=too_deep)
+    with hub.up():
+        app = start_app(apps, store, state_dir, hub)
+        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        store.add(id="n", **NEW_ARTICLE)
+        wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
+        wait_for(lambda: notifier(app).pending() == [], "an empty queue")
+    assert hub.published() == Counter(NEW_TOPICS)
+    assert "deep.md" in {p.path for p in app.extensions["feedsvc"].problems}
 
 
 def test_pending_notifications_survive_a_restart(
