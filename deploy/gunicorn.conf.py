@@ -8,8 +8,8 @@ Because the app is preloaded, ``kill -HUP`` rereads this file and replaces the w
 the code, site.toml and FEEDSVC_* values it started with: restart the service for those.
 Article edits need neither: each worker rescans the store by itself.
 
-With WebSub hubs (FEEDSVC_HUB_URLS), one process notifies them, the one holding the notifier
-lock in the state folder: usually the master, whose notifier starts first (README, "Push (WebSub)").
+With WebSub hubs (FEEDSVC_HUB_URLS), one worker notifies them, the one holding the notifier
+lock in the state folder; the master, which forks, never does (README, "Push (WebSub)").
 """
 
 import os

@@ -239,6 +239,13 @@ class FeedService:
         """The scopes and documents served now."""
         return self._current_view().catalog
 
+    @property
+    def serving(self) -> bool:
+        """Whether this process serves: its background work has started, at its first use. A
+        preloading parent that forks the workers never serves, and must not start work that
+        a fork could catch holding a lock."""
+        return self._keeper_pid == os.getpid()
+
     def on_new_view(self, listener: Callable[[Catalog], None]) -> None:
         """Call ``listener`` with the new catalog whenever a new view replaces the served one
         (the store changed, an article fell due, a month began). It runs on the thread that

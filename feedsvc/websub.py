@@ -5,7 +5,8 @@ subscription documents whose bytes changed, each format its own topic URL. Archi
 are not announced: they name no hub (catalog.advertised_hubs), and a past month changes only
 when an old article is edited.
 
-The shell is one ``Notifier`` per process: a daemon thread that takes an election lock
+The shell is one ``Notifier`` per process: a daemon thread that, once the process serves (a
+forked worker at once, any other process from its first request on), takes an election lock
 (``flock`` on ``websub.lock`` in the state folder, so one process per machine notifies), looks
 at the service's current catalog every check interval and whenever the service builds a new
 view, and posts ``hub.mode=publish`` for each changed topic to each hub, retrying with
@@ -109,6 +110,11 @@ class Pending:
 class CatalogSource(Protocol):
     """What the notifier needs of the FeedService."""
 
+    @property
+    def serving(self) -> bool:
+        """Whether this process serves (and so may start work of its own)."""
+        ...
+
     def catalog(self) -> Catalog:
         """What is published now, after a rescan if one is due."""
         ...
@@ -173,6 +179,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._lock_file: IO[str] | None = None
         self._lock_problem: str | None = None
+        self._forked = False  # a child forked from the process that built the app
         self._last: Catalog | None = None  # the catalog last compared
         self._announced: dict[str, str] = {}
         self._pending: list[Pending] = []
@@ -220,7 +227,9 @@ class Notifier:
         while not self._stopping.is_set():
             self._wakeup.clear()  # before the work: a wake-up during it is not lost
             try:
-                if self._lock_file is None:
+                # Only a process that serves, or a forked worker, notifies: a preloading parent
+                # forks its workers, and work there could be caught by a fork holding a lock.
+                if self._lock_file is None and (self._forked or self._source.serving):
                     self._elect()
                 if self._lock_file is not None:
                     self._check()
@@ -399,6 +408,7 @@ class Notifier:
             with contextlib.suppress(OSError):
                 self._lock_file.close()
         self._reset()
+        self._forked = True
         if was_running:
             self.start()
 

@@ -214,6 +214,9 @@ def start_app(
 ) -> Flask:
     app = make_app(store, state_dir, clock, HUB_URLS=hub.url, WEBSUB_RETRY_DELAY=0.05)
     apps.append(app)
+    # A process notifies once it serves (the one request of these tests; gunicorn's workers
+    # do at once after the fork).
+    assert app.test_client().get("/healthz").status_code == 200
     return app
 
 
@@ -242,7 +245,7 @@ def test_no_hub_urls_no_notifier(store: Store, state_dir: Path) -> None:
     assert not (state_dir / STATE_FILE).exists()
 
 
-def test_an_added_article_is_announced_once_per_topic_without_any_request(
+def test_an_added_article_is_announced_once_per_topic_without_another_request(
     store: Store, state_dir: Path, hub: RecordingHub, apps: list[Flask]
 ) -> None:
     store.add(id="a")
@@ -349,6 +352,18 @@ def test_pending_notifications_survive_a_restart(
     assert hub.published() == Counter(dict.fromkeys(NEW_TOPICS, 1))
 
 
+def test_a_process_that_does_not_serve_never_notifies(
+    store: Store, state_dir: Path, hub: RecordingHub, apps: list[Flask]
+) -> None:
+    # Like gunicorn's preloading master: it builds the app and forks, and never serves.
+    idle = make_app(store, state_dir, HUB_URLS=hub.url)
+    apps.append(idle)
+    assert notifier(idle).running
+    serving = start_app(apps, store, state_dir, hub)
+    wait_for(lambda: notifier(serving).leader, "the serving process to take the lock")
+    assert not notifier(idle).leader
+
+
 def test_of_two_notifiers_on_one_state_folder_one_notifies_and_the_other_takes_over(
     store: Store, state_dir: Path, hub: RecordingHub, apps: list[Flask]
 ) -> None:
@@ -396,6 +411,7 @@ def test_a_notification_is_given_up_after_the_retry_window(
         store, state_dir, HUB_URLS=hub.url, WEBSUB_RETRY_DELAY=0.05, WEBSUB_RETRY_WINDOW=0
     )
     try:
+        assert app.test_client().get("/healthz").status_code == 200  # it serves
         wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
         store.add(id="n", **NEW_ARTICLE)
         wait_for(lambda: "WebSub: gave up telling" in caplog.text, "giving up")
@@ -404,9 +420,7 @@ def test_a_notification_is_given_up_after_the_retry_window(
         notifier(app).stop()
 
 
-def test_gunicorn_workers_and_master_notify_once(
-    store: Store, tmp_path: Path, hub: RecordingHub
-) -> None:
+def test_gunicorn_workers_notify_once(store: Store, tmp_path: Path, hub: RecordingHub) -> None:
     """The production command (preloaded master, two workers, one state folder): each
     change is announced once, whichever process sees it first."""
     store.add(id="a")

@@ -222,6 +222,10 @@ def feedsvc(store: Store, home: Path, hub: RealHub) -> Iterator[str]:
         yield base
     finally:
         stop(process)
+    # The master builds the app and forks the workers; it never serves, so a worker notifies.
+    log = (home / "feedsvc.log").read_text()
+    assert "notifies the hubs" in log
+    assert f"(pid {process.pid}) notifies" not in log
 
 
 def test_a_subscriber_receives_a_new_article_through_the_hub(
