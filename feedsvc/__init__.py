@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, object] | None = None, *, clock: Clock | Non
             check_interval=settings.rescan_interval,
             retry_delay=settings.websub_retry_delay,
             retry_window=settings.websub_retry_window,
+            settle=settings.rescan_interval + websub.SETTLE_MARGIN,
         )
         service.on_new_view(notifier.wake)
         app.extensions[websub.EXTENSION_KEY] = notifier

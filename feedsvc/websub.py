@@ -48,6 +48,10 @@ LOCK_FILE = "websub.lock"
 MIN_CHECK_INTERVAL = 1.0
 POST_TIMEOUT = 5.0  # seconds; a hub that takes longer is treated as down and retried
 MAX_DOUBLINGS = 6  # retries are at most 64 times the first retry delay apart
+# Seconds a notification waits beyond the rescan interval, so that when the hub fetches, every
+# worker has looked at the store (and built its new view) and serves the new bytes: a worker
+# that looked just before the change serves the old ones until its next look.
+SETTLE_MARGIN = 2.0
 
 
 # --- the pure core ------------------------------------------------------------------------
@@ -160,9 +164,13 @@ class Notifier:
         check_interval: float,
         retry_delay: float,
         retry_window: float,
+        settle: float = 0.0,
         post: Poster = post_publish,
     ) -> None:
+        """``settle``: seconds between seeing a change and telling the hubs (the workers'
+        rescan interval plus SETTLE_MARGIN)."""
         self._source = source
+        self._settle = settle
         self._site = site
         self._state_dir = state_dir
         self._check_interval = max(check_interval, MIN_CHECK_INTERVAL)
@@ -242,9 +250,12 @@ class Notifier:
     def _sleep(self) -> float:
         if not self._pending or self._lock_file is None:
             return self._check_interval
-        now = time.monotonic()
-        due = min(self._hub_next_try.get(p.hub, now) for p in self._pending)
-        return max(0.0, min(self._check_interval, due - now))
+        now, wall = time.monotonic(), time.time()
+        due = min(
+            max(self._hub_next_try.get(p.hub, now) - now, p.since + self._settle - wall)
+            for p in self._pending
+        )
+        return max(0.0, min(self._check_interval, due))
 
     def _elect(self) -> None:
         try:
@@ -324,6 +335,8 @@ class Notifier:
         for p in self._pending:
             if p in given_up or p.hub in failed_hubs or self._hub_next_try.get(p.hub, 0) > now:
                 continue
+            if wall - p.since < self._settle:
+                continue  # not every worker serves the new bytes yet
             if self._stopping.is_set():
                 break
             try:

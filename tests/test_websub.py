@@ -439,3 +439,32 @@ def test_gunicorn_workers_notify_once(store: Store, tmp_path: Path, hub: Recordi
         wait_for(lambda: pending_in_state_file(state) == [], "an empty queue")
     counts = hub.published()
     assert counts == TWO_CHANGES
+
+
+def test_a_notification_waits_until_every_worker_serves_the_change(
+    store: Store,
+    state_dir: Path,
+    hub: RecordingHub,
+    apps: list[Flask],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store.add(id="a")
+    with hub.up():
+        app = start_app(apps, store, state_dir, hub)
+        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        watched = notifier(app)
+        rounds: list[int] = []
+        real_deliver = watched._deliver
+
+        def counted_deliver() -> None:
+            real_deliver()
+            rounds.append(len(watched.pending()))
+
+        monkeypatch.setattr(watched, "_deliver", counted_deliver)
+        monkeypatch.setattr(watched, "_settle", 3600.0)  # as if workers looked once an hour
+        store.add(id="n", **NEW_ARTICLE)
+        wait_for(lambda: sum(1 for n in rounds if n) >= 2, "two rounds with the change pending")
+        assert hub.published() == Counter()
+        monkeypatch.setattr(watched, "_settle", 0.0)
+        watched.wake()
+        wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements once settled")
