@@ -19,9 +19,8 @@ import tempfile
 import threading
 import unicodedata
 import weakref
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -699,7 +698,6 @@ class StoreReader:
         # True when the snapshot comes from the store index: the store is not swept yet.
         self.restored = False
         self._quiet = False  # a forked scanning child: it logs nothing
-        self._prefetcher: _Prefetcher | None = None
         if state_folder is not None:
             with paused_gc():
                 index = load_index(state_folder, root, site)
@@ -874,10 +872,9 @@ class StoreReader:
         if self._snapshot.version == 0 and len(stale) >= PARALLEL_SCAN_FILES and processes > 1:
             self._read_in_parallel(stale, processes)
             return True
-        with self._reading_ahead(stale):
-            for relpath, full, st, stamp in stale:
-                entry = self._entries.get(relpath)
-                self._entries[relpath] = self._read(relpath, full, st, entry, stamp, eager=eager)
+        for relpath, full, st, stamp in stale:
+            entry = self._entries.get(relpath)
+            self._entries[relpath] = self._read(relpath, full, st, entry, stamp, eager=eager)
         return bool(stale)
 
     def _read_in_parallel(self, stale: list[_Stale], processes: int) -> None:
@@ -904,9 +901,8 @@ class StoreReader:
                     os._exit(code)
             os.close(writable)
             children.append((pid, readable, pack_file))
-        with self._reading_ahead(parts[0]):
-            for relpath, full, st, stamp in parts[0]:
-                self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
+        for relpath, full, st, stamp in parts[0]:
+            self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
         for (pid, readable, pack_file), part in zip(children, parts[1:], strict=True):
             merged = 0
             try:
@@ -930,17 +926,10 @@ class StoreReader:
         self._pack = SourcePack.on(pack_file)
         self._quiet = True
         records: list[tuple[object, ...]] = []
-        with self._reading_ahead(part):
-            yield from self._share_records(part, records)
-        yield records
-
-    def _share_records(
-        self, part: list[_Stale], records: list[tuple[object, ...]]
-    ) -> Iterator[list[tuple[object, ...]]]:
         for relpath, full, st, stamp in part:
             if len(records) == SHARE_CHUNK:
-                yield list(records)
-                records.clear()
+                yield records
+                records = []
             entry = self._read(relpath, full, st, None, stamp, eager=False)
             article = entry.served
             if article is None:
@@ -952,6 +941,7 @@ class StoreReader:
             assert source.packed is not None
             flat = flatten(IndexedFile(relpath, entry.stamp, article, source.summary, None))
             records.append((relpath, entry.stamp, flat, source.packed.offset, source.packed.length))
+        yield records
 
     def _merge_share(self, records: list[tuple[Any, ...]], pack_file: _PackFile) -> None:
         prefix = os.path.join(self.root, "")
@@ -1010,25 +1000,6 @@ class StoreReader:
             log.warning("rejected %s", problem)
         return _Entry(stamp, served, problem)
 
-    def _read_bytes(self, full: str) -> tuple[bytes, tuple[int, ...]]:
-        if self._prefetcher is not None:
-            return self._prefetcher.read(full)
-        return _read_regular_file(full)
-
-    @contextlib.contextmanager
-    def _reading_ahead(self, stale: list[_Stale]) -> Iterator[None]:
-        """Read the files of a long list ahead, from threads, while they are parsed."""
-        if len(stale) < PREFETCH_FILES:
-            yield
-            return
-        regular = [full for _, full, st, _ in stale if st is not None and stat.S_ISREG(st.st_mode)]
-        self._prefetcher = _Prefetcher(regular)
-        try:
-            yield
-        finally:
-            self._prefetcher.close()
-            self._prefetcher = None
-
     def _load(
         self,
         relpath: str,
@@ -1053,7 +1024,7 @@ class StoreReader:
         if st.st_size > MAX_FILE_BYTES:  # not even read
             return f"larger than {MAX_FILE_BYTES} bytes"
         try:
-            raw, after = self._read_bytes(full)
+            raw, after = _read_regular_file(full)
             if after != stamp:  # an editor saved while we read: maybe a mix of two versions
                 return _CHANGED_WHILE_READ
             head, body = parse_head(_decode(raw, relpath), path=relpath, site=self.site)
@@ -1153,55 +1124,6 @@ _CHANGED_WHILE_READ = "changed while it was read; it is read again on the next s
 
 
 _Stale = tuple[str, str, os.stat_result | None, tuple[int, ...]]
-
-# A list of at least this many files to read is read ahead by PREFETCH_THREADS threads, at most
-# PREFETCH_AHEAD files ahead of the parser. On a cold page cache reading 100,000 small files
-# is mostly waiting for the disk, and many waits at once take little longer than one (measured
-# here: 10,000 files in 1.6 s one at a time, 0.6 s eight at a time).
-PREFETCH_FILES = 64
-PREFETCH_THREADS = 8
-PREFETCH_AHEAD = 256
-
-
-class _Prefetcher:
-    """Reads files in the order the scan will ask for them, ahead of it."""
-
-    def __init__(self, fulls: list[str]) -> None:
-        self._pool = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="feedsvc-read")
-        self._order = iter(fulls)
-        self._ahead: deque[tuple[str, Future[tuple[bytes, tuple[int, ...]] | None]]] = deque()
-        self._fill()
-
-    def _fill(self) -> None:
-        while len(self._ahead) < PREFETCH_AHEAD:
-            full = next(self._order, None)
-            if full is None:
-                return
-            self._ahead.append((full, self._pool.submit(_read_unless_link, full)))
-
-    def read(self, full: str) -> tuple[bytes, tuple[int, ...]]:
-        """The file's bytes and stamp, read ahead if they were (OSError as it was raised)."""
-        found = None
-        # Files the scan does not read after all (a link, say) are passed over.
-        while self._ahead and found is None:
-            name, future = self._ahead.popleft()
-            if name == full:
-                found = future
-        self._fill()
-        result = found.result() if found is not None else None
-        return result if result is not None else _read_regular_file(full)
-
-    def close(self) -> None:
-        for _, future in self._ahead:
-            future.cancel()
-        self._pool.shutdown(wait=True)
-
-
-def _read_unless_link(full: str) -> tuple[bytes, tuple[int, ...]] | None:
-    # A symbolic link is read by the scanner itself, if at all: its target may be outside.
-    if os.path.islink(full):
-        return None
-    return _read_regular_file(full)
 
 
 def _scan_processes() -> int:

@@ -73,26 +73,3 @@ def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
     assert shared.problems == alone.problems
     logged = sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("rejected"))
     assert logged == sorted(f"rejected {p}" for p in alone.problems if "also used" not in p.reason)
-
-
-def test_reading_ahead_gives_the_snapshot_reading_one_by_one_gives(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fill(store)
-    for n in range(80):  # past PREFETCH_FILES
-        store.add(f"more/m{n}.md", id=f"m{n}", body=f"More {n}.")
-    outside = tmp_path / "outside.md"
-    outside.write_text(
-        "---\nid: outside\ntitle: x\npublished: 2025-03-01\ncategory: technology\n---\n"
-    )
-    (store.root / "link-out.md").symlink_to(outside)
-    (store.root / "link-in.md").symlink_to(store.root / "more/m1.md")
-    os.mkfifo(store.root / "fifo.md")
-    monkeypatch.setattr(store_module, "PREFETCH_FILES", 10**9)
-    one_by_one = read(store, tmp_path, "one")
-    monkeypatch.setattr(store_module, "PREFETCH_FILES", 1)
-    monkeypatch.setattr(store_module, "PREFETCH_AHEAD", 7)
-    ahead = read(store, tmp_path, "ahead")
-    assert rendered(ahead.articles) == rendered(one_by_one.articles)
-    assert ahead.problems == one_by_one.problems
-    assert any("outside the store" in p.reason for p in ahead.problems)
