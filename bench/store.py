@@ -158,8 +158,8 @@ def main() -> None:
                 _seconds(summarize(cold)),
                 _seconds(summarize(warm)),
                 f"{summarize(peak).median:,.0f} MB",
-                f"{cpu.median * 1e3:,.1f} ms CPU ({cpu.median / 2 * 100:.1f}% of a core at one "
-                f"check per 2 s)",
+                f"{cpu.median * 1e3:,.1f} ms CPU ({cpu.median / 0.5 * 100:.1f}% of a core at one "
+                f"check per 0.5 s)",
                 _seconds(edit),
             ]
         )

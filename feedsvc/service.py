@@ -145,6 +145,9 @@ class FeedService:
 
     def feed(self, key: FeedKey) -> RenderedDocument | None:
         """The current version of a feed document; None when there is no such document now."""
+        rendered = self._current_view().documents.get(key)
+        if rendered is not None:
+            return rendered  # the usual case, kept short: a lookup
         return self._with_texts(lambda view: self._feed(view, key))
 
     def _with_texts(
