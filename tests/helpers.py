@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +38,18 @@ from feedsvc.timeline import Timeline, visible
 
 from .conformance import atom_violations, rss_violations
 from .jsonfeed_schema import json_feed_violations
+
+# nginx lives in /usr/sbin, which a user's PATH may lack.
+NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
+
+
+def requires_nginx() -> pytest.MarkDecorator:
+    """Skip without nginx, except in CI, where a missing nginx is a failure (.ci/run installs
+    it). Called when a test module that runs nginx is imported."""
+    if NGINX is None and os.environ.get("CI"):
+        pytest.fail("nginx is not installed: .ci/run installs it", pytrace=False)
+    return pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+
 
 SITE_TOML = """\
 title = "Test Wire"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from feedsvc.export import SNIPPET_NAME, build
 from feedsvc.settings import load_settings
 
 from .helpers import (
+    NGINX,
     Clock,
     Store,
     check_document,
@@ -27,14 +27,11 @@ from .helpers import (
     free_port,
     make_app,
     parse_xml,
+    requires_nginx,
     wait_until_listening,
 )
 
-# nginx lives in /usr/sbin, which a user's PATH may lack.
-NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
-if NGINX is None and os.environ.get("CI"):
-    pytest.fail("nginx is not installed: .ci/run installs it", pytrace=False)
-needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+needs_nginx = requires_nginx()
 
 BASE = "https://news.example.com"
 GZIP = {"Accept-Encoding": "gzip"}

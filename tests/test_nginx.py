@@ -4,7 +4,6 @@ proxy in front of the README's production command, on 127.0.0.1."""
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 import subprocess
 import time
@@ -17,21 +16,19 @@ from typing import TypeVar
 import pytest
 
 from .helpers import (
+    NGINX,
     Gunicorn,
     Store,
     check_feed,
     fetch,
     free_port,
     production_server,
+    requires_nginx,
     wait_until_listening,
     write_nginx_conf,
 )
 
-# nginx lives in /usr/sbin, which a user's PATH may lack.
-NGINX = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
-if NGINX is None and os.environ.get("CI"):
-    pytest.fail("nginx is not installed: .ci/run installs it", pytrace=False)
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+pytestmark = requires_nginx()
 
 FEED = "/feeds/all.atom"
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}

@@ -10,10 +10,10 @@ import pytest
 from feedsvc.cli import main
 from feedsvc.partners import new_token
 
-from .helpers import Store, check_feed
-from .test_nginx import LONG_MAX_AGE, NGINX, deployment
+from .helpers import Store, check_feed, requires_nginx
+from .test_nginx import LONG_MAX_AGE, deployment
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+pytestmark = requires_nginx()
 
 FEED = "/feeds/all.atom"
 
