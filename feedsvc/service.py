@@ -17,9 +17,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from .catalog import Catalog
 from .lastmod import LastModifiedLedger
@@ -43,13 +44,13 @@ ARCHIVE_MEMO_BYTES = 64 * 1024 * 1024
 # Partner documents kept per worker, likewise: partners are few, but each sees its own bytes.
 PARTNER_MEMO_BYTES = 64 * 1024 * 1024
 INDEX_NAME = "index.html"
+INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 # Seconds between two writes of the store index (in the background) while the store changes,
 # and before the first after a cold start.
 INDEX_SAVE_INTERVAL = 60.0
 INDEX_FIRST_SAVE_DELAY = 5.0
 # Stores at least this large are moved out of the garbage collector's sight once loaded.
 FREEZE_ARTICLES = 5000
-INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,38 @@ class Health:
     last_scan: datetime  # when the store was last read completely
 
 
+_K = TypeVar("_K")
+
+
+class _Recent(Generic[_K]):
+    """Rendered documents, the most recently used first out of mind when they take more than
+    ``budget`` bytes (plain and gzip together)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._documents: OrderedDict[_K, RenderedDocument] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: _K) -> RenderedDocument | None:
+        rendered = self._documents.get(key)
+        if rendered is not None:
+            self._documents.move_to_end(key)
+        return rendered
+
+    def keep(self, key: _K, rendered: RenderedDocument) -> None:
+        self._documents[key] = rendered
+        self.size += len(rendered.body) + len(rendered.gzip_body)
+        while self.size > self.budget and len(self._documents) > 1:
+            _, evicted = self._documents.popitem(last=False)
+            self.size -= len(evicted.body) + len(evicted.gzip_body)
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __iter__(self) -> Iterator[_K]:
+        return iter(self._documents)
+
+
 @dataclass(slots=True)
 class _View:
     """What is served now: a timeline of one store version, and what was rendered from it."""
@@ -94,14 +127,12 @@ class _View:
     documents: dict[DocumentKey, RenderedDocument] = field(default_factory=dict)
     # Archive documents: many (every feed, month and format) and rarely asked for twice (nginx
     # or the client caches them for a day), so only the most recently used are kept.
-    archives: OrderedDict[FeedKey, RenderedDocument] = field(default_factory=OrderedDict)
-    archive_bytes: int = 0
+    archives: _Recent[FeedKey] = field(default_factory=lambda: _Recent(ARCHIVE_MEMO_BYTES))
     # Partner documents (partners.py), by partner record, link form (URL or Bearer) and key;
     # kept like archives, and each partner's catalog of what it may read.
-    partner_documents: OrderedDict[tuple[Partner, bool, FeedKey], RenderedDocument] = field(
-        default_factory=OrderedDict
+    partner_documents: _Recent[tuple[Partner, bool, FeedKey]] = field(
+        default_factory=lambda: _Recent(PARTNER_MEMO_BYTES)
     )
-    partner_bytes: int = 0
     partner_catalogs: dict[Partner, Catalog] = field(default_factory=dict)
 
 
@@ -173,8 +204,6 @@ class FeedService:
             rendered = view.documents.get(key)
             if rendered is None and key.archive is not None:
                 rendered = view.archives.get(key)
-                if rendered is not None:
-                    view.archives.move_to_end(key)
             if rendered is None:
                 document = view.catalog.document(key)
                 if document is None:
@@ -188,7 +217,7 @@ class FeedService:
                 if key.archive is None:
                     view.documents[key] = rendered
                 else:
-                    self._keep_archive(view, key, rendered)
+                    view.archives.keep(key, rendered)
         return rendered
 
     def now(self) -> datetime:
@@ -207,13 +236,9 @@ class FeedService:
         self, view: _View, partner: Partner, key: FeedKey, url_token: str | None
     ) -> RenderedDocument | None:
         memo_key = (partner, url_token is not None, key)
-        rendered = view.partner_documents.get(memo_key)
-        if rendered is not None:
-            return rendered
         with self._render_lock:
             rendered = view.partner_documents.get(memo_key)
             if rendered is not None:
-                view.partner_documents.move_to_end(memo_key)
                 return rendered
             catalog = view.partner_catalogs.get(partner)
             if catalog is None:
@@ -231,11 +256,7 @@ class FeedService:
                 floor=document.updated,
                 content_type=CONTENT_TYPES[key.format],
             )
-            view.partner_documents[memo_key] = rendered
-            view.partner_bytes += len(rendered.body) + len(rendered.gzip_body)
-            while view.partner_bytes > PARTNER_MEMO_BYTES and len(view.partner_documents) > 1:
-                _, evicted = view.partner_documents.popitem(last=False)
-                view.partner_bytes -= len(evicted.body) + len(evicted.gzip_body)
+            view.partner_documents.keep(memo_key, rendered)
         return rendered
 
     def catalog(self) -> Catalog:
@@ -254,13 +275,6 @@ class FeedService:
         (the store changed, an article fell due, a month began). It runs on the thread that
         noticed, under the view lock: it must take note and return at once."""
         self._view_listeners.append(listener)
-
-    def _keep_archive(self, view: _View, key: FeedKey, rendered: RenderedDocument) -> None:
-        view.archives[key] = rendered
-        view.archive_bytes += len(rendered.body) + len(rendered.gzip_body)
-        while view.archive_bytes > ARCHIVE_MEMO_BYTES and len(view.archives) > 1:
-            _, evicted = view.archives.popitem(last=False)
-            view.archive_bytes -= len(evicted.body) + len(evicted.gzip_body)
 
     def opml(self) -> RenderedDocument:
         """The OPML list of every feed."""

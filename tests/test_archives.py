@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 
-from feedsvc import service as service_module
 from feedsvc.model import label_slug
 
 from .helpers import Clock, Store, check_document, make_app, parse_xml
@@ -233,11 +232,11 @@ def test_archive_documents_are_kept_within_a_memory_budget(
     client = app.test_client()
     first = {m: client.get(f"/feeds/all/archive/2024-{m:02d}.rss") for m in range(1, 13)}
     one_document = len(first[1].data) * 2  # plain and gzip, roughly
-    monkeypatch.setattr(service_module, "ARCHIVE_MEMO_BYTES", one_document * 3)
+    monkeypatch.setattr(service._view.archives, "budget", one_document * 3)
     for m in range(1, 13):
         client.get(f"/feeds/all/archive/2024-{m:02d}.json")
     view = service._view
-    assert view.archive_bytes <= one_document * 3
+    assert view.archives.size <= one_document * 3
     assert 1 <= len(view.archives) < 24  # some of the 24 rendered were let go
     assert all(key.format == "json" for key in view.archives)  # the least recently used first
     # An evicted month comes back with the same bytes and validators.
