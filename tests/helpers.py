@@ -388,6 +388,35 @@ def production_server(
         server.stop()
 
 
+@contextmanager
+def granian_server(
+    store_root: Path, state: Path, env: Mapping[str, str], log: IO[bytes] | int
+) -> Iterator[str]:
+    """deploy/granian.sh on a free port, ready to answer; yields its base URL; always stopped.
+    ``log`` takes its output (the access log, when FEEDSVC_ACCESS_LOG is on)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRANIAN": str(Path(sys.executable).parent / "granian"),
+        "FEEDSVC_ARTICLES_DIR": str(store_root),
+        "FEEDSVC_STATE_DIR": str(state),
+        "FEEDSVC_BIND": f"127.0.0.1:{port}",
+        **env,
+    }
+    process = subprocess.Popen(
+        [str(REPO / "deploy" / "granian.sh")], cwd=REPO, env=env,
+        stdout=log, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_until_listening(port, process, "granian")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr:
+            process.stderr.close()
+
+
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], name: str) -> None:
     """Wait (30 s at most) until something accepts connections on 127.0.0.1:``port``; fail
     with the process's error output if it exits first."""

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,17 +23,15 @@ from feedsvc.redact import redact
 from feedsvc.settings import read_partners_file
 
 from .helpers import (
-    REPO,
     Clock,
     Store,
     check_feed,
     check_json_feed,
     fetch,
-    free_port,
+    granian_server,
     make_app,
     production_server,
     serving,
-    wait_until_listening,
 )
 
 BASE = "https://news.example.com"
@@ -402,24 +397,16 @@ def test_granian_access_log_holds_no_token(
     articles: Store, tmp_path: Path, partners_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = add(articles, "acme", capsys=capsys)
-    port = free_port()
     log_path = tmp_path / "granian.log"
     env = {
-        **os.environ,
-        "GRANIAN": str(Path(sys.executable).parent / "granian"),
-        "FEEDSVC_ARTICLES_DIR": str(articles.root),
-        "FEEDSVC_STATE_DIR": str(tmp_path / "granian-state"),
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
         "FEEDSVC_WORKERS": "1",
         "FEEDSVC_ACCESS_LOG": "on",
         "FEEDSVC_PARTNERS_FILE": str(partners_file),
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([str(REPO / "deploy" / "granian.sh")], cwd=REPO, env=env,
-                                   stdout=log, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        wait_until_listening(port, process, "granian")
-        base = f"http://127.0.0.1:{port}"
+    with (
+        log_path.open("wb") as log,
+        granian_server(articles.root, tmp_path / "granian-state", env, log) as base,
+    ):
         assert fetch(f"{base}/partners/{token}/feeds/all.rss")[0] == 200
         assert fetch(f"{base}/partners/{new_token()}/feeds/all.rss")[0] == 404
 
@@ -427,11 +414,6 @@ def test_granian_access_log_holds_no_token(
             return log_path.read_text("utf-8").count("/partners/[redacted]/feeds/all.rss") >= 2
 
         until(logged)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr:
-            process.stderr.close()
     assert token not in log_path.read_text("utf-8")
 
 

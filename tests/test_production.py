@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from .helpers import (
-    REPO,
     Store,
     check_feed,
     fetch,
     free_port,
+    granian_server,
     production_server,
     start_gunicorn,
-    wait_until_listening,
 )
 
 
@@ -80,22 +77,8 @@ def test_granian_serves_the_same_bytes_as_gunicorn(store: Store, tmp_path: Path)
     """deploy/granian.sh, the server for serving clients directly: same documents, validators
     and compression as the gunicorn command."""
     store.add("a.md", id="a", title="First")
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRANIAN": str(Path(sys.executable).parent / "granian"),
-        "FEEDSVC_ARTICLES_DIR": str(store.root),
-        "FEEDSVC_STATE_DIR": str(tmp_path / "granian-state"),
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        "FEEDSVC_ACCESS_LOG": "off",
-    }
-    process = subprocess.Popen(
-        [str(REPO / "deploy" / "granian.sh")], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        wait_until_listening(port, process, "granian")
-        base = f"http://127.0.0.1:{port}"
+    env = {"FEEDSVC_ACCESS_LOG": "off"}
+    with granian_server(store.root, tmp_path / "granian-state", env, subprocess.DEVNULL) as base:
         with production_server(store.root, tmp_path / "gunicorn") as gunicorn:
             for path in ("/feeds/all.atom", "/feeds/all.json", "/feeds/all/archive/2025-03.rss"):
                 for headers in ({}, {"Accept-Encoding": "gzip"}):
@@ -112,8 +95,3 @@ def test_granian_serves_the_same_bytes_as_gunicorn(store: Store, tmp_path: Path)
                     assert (again[0], again[2]) == (304, b"")
         status, _, _ = fetch(f"{base}/feeds/nothing.rss")
         assert status == 404
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr:
-            process.stderr.close()
