@@ -190,6 +190,11 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> N
         time.sleep(0.02)
 
 
+def wait_for_baseline(state_dir: Path) -> None:
+    """Until the notifier has recorded the feeds as they are (its first run announces nothing)."""
+    wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+
+
 def notifier(app: Flask) -> Notifier:
     found: Notifier = app.extensions[EXTENSION_KEY]
     return found
@@ -251,7 +256,7 @@ def test_an_added_article_is_announced_once_per_topic_without_another_request(
     store.add(id="a")
     with hub.up():
         app = start_app(apps, store, state_dir, hub)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         assert hub.published() == Counter()  # the first run only records what is there
         store.add(id="n", **NEW_ARTICLE)
         wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
@@ -270,7 +275,7 @@ def test_a_request_that_sees_the_change_wakes_the_notifier(
     store.add(id="a")
     with hub.up():
         app = start_app(apps, store, state_dir, hub)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         store.add(id="n", **NEW_ARTICLE)
         assert app.test_client().get("/feeds/all.json").status_code == 200
         wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
@@ -286,7 +291,7 @@ def test_a_hub_that_is_down_gets_every_notification_when_it_is_back(
     caplog.set_level(logging.INFO, "feedsvc.websub")
     store.add(id="a")
     app = start_app(apps, store, state_dir, hub)
-    wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+    wait_for_baseline(state_dir)
     store.add(id="n", **NEW_ARTICLE)
     wait_for(lambda: len(pending_in_state_file(state_dir)) == len(NEW_TOPICS), "the queue")
     wait_for(lambda: f"WebSub hub {hub.url} failed" in caplog.text, "a failed attempt")
@@ -310,7 +315,7 @@ def test_a_hub_answering_an_error_is_retried(
     hub.refuse = 3
     with hub.up():
         app = start_app(apps, store, state_dir, hub)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         store.add(id="n", **NEW_ARTICLE)
         wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
         wait_for(lambda: notifier(app).pending() == [], "an empty queue")
@@ -329,7 +334,7 @@ def test_an_article_whose_text_fails_is_taken_back_and_not_announced(
     store.add("deep.md", id="deep", tags="[deep]", body=too_deep)
     with hub.up():
         app = start_app(apps, store, state_dir, hub)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         store.add(id="n", **NEW_ARTICLE)
         wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
         wait_for(lambda: notifier(app).pending() == [], "an empty queue")
@@ -342,7 +347,7 @@ def test_pending_notifications_survive_a_restart(
 ) -> None:
     store.add(id="a")
     first = start_app(apps, store, state_dir, hub)
-    wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+    wait_for_baseline(state_dir)
     store.add(id="n", **NEW_ARTICLE)
     wait_for(lambda: len(pending_in_state_file(state_dir)) == len(NEW_TOPICS), "the queue")
     notifier(first).stop()
@@ -371,7 +376,7 @@ def test_of_two_notifiers_on_one_state_folder_one_notifies_and_the_other_takes_o
     with hub.up():
         one = start_app(apps, store, state_dir, hub)
         two = start_app(apps, store, state_dir, hub)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         leaders = [app for app in (one, two) if notifier(app).leader]
         assert len(leaders) == 1
         (other,) = {one, two} - set(leaders)
@@ -395,7 +400,7 @@ def test_a_scheduled_article_is_announced_when_it_falls_due(
     store.add(id="later", published="2025-06-05 10:00", tags="[later]")
     with hub.up():
         start_app(apps, store, state_dir, hub, clock)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         clock.advance(days=5)  # no file changes: only time passes
         wait_for(
             lambda: set(hub.published()) == topics("all", "technology", "tag/later", "lang/en"),
@@ -412,7 +417,7 @@ def test_a_notification_is_given_up_after_the_retry_window(
     )
     try:
         assert app.test_client().get("/healthz").status_code == 200  # it serves
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         store.add(id="n", **NEW_ARTICLE)
         wait_for(lambda: "WebSub: gave up telling" in caplog.text, "giving up")
         wait_for(lambda: notifier(app).pending() == [], "an empty queue")
@@ -451,7 +456,7 @@ def test_a_notification_waits_until_every_worker_serves_the_change(
     store.add(id="a")
     with hub.up():
         app = start_app(apps, store, state_dir, hub)
-        wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state_dir)
         watched = notifier(app)
         rounds: list[int] = []
         real_deliver = watched._deliver
