@@ -684,6 +684,7 @@ class StoreReader:
         self.site = site
         self.texts = TextCache(text_budget)
         self._state_folder = state_folder
+        self._prefix = os.path.join(root, "")  # + a relative path: faster than a join
         self._pack = SourcePack(state_folder)
         self._entries: dict[str, _Entry] = {}
         self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
@@ -710,16 +711,8 @@ class StoreReader:
         return self._snapshot
 
     def _restore(self, files: list[RestoredFile], unlisted: dict[str, str]) -> None:
-        prefix = os.path.join(self.root, "")
         for restored in files:
-            served = None
-            if restored.values is not None:
-                source = LazyText(
-                    self.texts, None, prefix + restored.relpath, restored.relpath,
-                    restored.stamp, restored.values[LINK], restored.summary,
-                )  # fmt: skip
-                # Positional: ARTICLE_FIELDS is Article's fields in order, source last.
-                served = Article(*restored.values, source=source)  # type: ignore[misc]
+            served = None if restored.values is None else self._article(restored, None)
             self._entries[restored.relpath] = _Entry(restored.stamp, served, restored.problem)
         self._unlisted = unlisted
         self._snapshot = self._build(1)
@@ -944,25 +937,31 @@ class StoreReader:
         yield records
 
     def _merge_share(self, records: list[tuple[Any, ...]], pack_file: _PackFile) -> None:
-        prefix = os.path.join(self.root, "")
         for record in records:
             relpath, stamp, flat = record[0], record[1], record[2]
             if flat is None:
                 problem = Problem(printable_path(relpath), record[3])
-                self._rejected_now += 1
-                if self._rejected_now <= MAX_LOGGED_REJECTIONS:
-                    log.warning("rejected %s", problem)
+                self._report(problem)
                 self._entries[relpath] = _Entry(stamp, None, problem)
                 continue
-            restored = unflatten(flat, self.site.timezone)
-            assert restored.values is not None
             packed = PackedBytes(pack_file, record[3], record[4])
-            source = LazyText(
-                self.texts, packed, prefix + relpath, relpath, stamp, restored.values[LINK],
-                restored.summary,
-            )  # fmt: skip
-            article = Article(*restored.values, source=source)  # type: ignore[misc]
+            article = self._article(unflatten(flat, self.site.timezone), packed)
             self._entries[relpath] = _Entry(stamp, article, None)
+
+    def _article(self, restored: RestoredFile, packed: PackedBytes | None) -> Article:
+        """A record given back as plain values (by the store index or a scanning child)."""
+        assert restored.values is not None
+        source = LazyText(
+            self.texts, packed, self._prefix + restored.relpath, restored.relpath,
+            restored.stamp, restored.values[LINK], restored.summary,
+        )  # fmt: skip
+        # Positional: ARTICLE_FIELDS is Article's fields in order, source last.
+        return Article(*restored.values, source=source)  # type: ignore[misc]
+
+    def _report(self, problem: Problem) -> None:
+        self._rejected_now += 1
+        if self._rejected_now <= MAX_LOGGED_REJECTIONS and not self._quiet:
+            log.warning("rejected %s", problem)
 
     def _finish(self, changed: bool) -> StoreSnapshot:
         if self._rejected_now > MAX_LOGGED_REJECTIONS:
@@ -995,9 +994,7 @@ class StoreReader:
         if served is not None:
             outcome += " (its last good version is still served)"
         problem = Problem(printable_path(relpath), outcome)
-        self._rejected_now += 1
-        if self._rejected_now <= MAX_LOGGED_REJECTIONS and not self._quiet:
-            log.warning("rejected %s", problem)
+        self._report(problem)
         return _Entry(stamp, served, problem)
 
     def _load(
