@@ -49,6 +49,7 @@ from .settings import SITE_FILE
 from .storeindex import (
     LINK,
     IndexedFile,
+    PlainValues,
     RestoredFile,
     flatten,
     load_index,
@@ -873,18 +874,19 @@ class StoreReader:
     def _read_in_parallel(self, stale: list[_Stale], processes: int) -> None:
         """The first scan of a large store, shared with forked children (one per core): each
         reads and validates its share of the files into a pack file opened here (so this
-        process reads it afterwards) and sends back the records as plain values."""
+        process reads it afterwards) and writes the records as plain values into a file of
+        their own, which this process reads once the child is done. (Not a pipe: a child
+        would stall as soon as the pipe is full, while this process reads its own share.)"""
         parts = [stale[n::processes] for n in range(processes)]
-        children: list[tuple[int, int, _PackFile]] = []
+        children: list[tuple[int, _PackFile, _PackFile]] = []
         for part in parts[1:]:
             pack_file = _PackFile(self._state_folder)
-            readable, writable = os.pipe()
+            records_file = _PackFile(self._state_folder)
             pid = os.fork()
             if pid == 0:  # the child: its share, then exit without running any cleanup
                 code = 1
                 try:
-                    os.close(readable)
-                    with os.fdopen(writable, "wb") as out:
+                    with os.fdopen(os.dup(records_file.fd), "wb") as out:
                         # In chunks, then None: neither side holds all records as bytes.
                         for chunk in self._read_share(part, pack_file):
                             pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
@@ -892,20 +894,21 @@ class StoreReader:
                     code = 0
                 finally:
                     os._exit(code)
-            os.close(writable)
-            children.append((pid, readable, pack_file))
+            children.append((pid, records_file, pack_file))
         for relpath, full, st, stamp in parts[0]:
             self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
-        for (pid, readable, pack_file), part in zip(children, parts[1:], strict=True):
-            merged = 0
-            try:
-                with os.fdopen(readable, "rb") as pipe:
-                    while (chunk := pickle.load(pipe)) is not None:
-                        self._merge_share(chunk, pack_file)
-                        merged += len(chunk)
-            except (EOFError, pickle.UnpicklingError):
-                pass  # the child died: its status says so
+        for (pid, records_file, pack_file), part in zip(children, parts[1:], strict=True):
             _, status = os.waitpid(pid, 0)
+            merged = 0
+            if status == 0:
+                try:
+                    os.lseek(records_file.fd, 0, os.SEEK_SET)  # the child's writes moved it
+                    with os.fdopen(os.dup(records_file.fd), "rb") as records:
+                        while (chunk := PlainValues(records).load()) is not None:
+                            self._merge_share(chunk, pack_file)
+                            merged += len(chunk)
+                except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+                    log.warning("cannot read the records of a scanning process (%s)", e)
             if status != 0 or merged != len(part):  # the child failed: read its share here
                 log.warning("a scanning process failed (status %d); reading its files here", status)
                 for relpath, full, st, stamp in part:

@@ -134,7 +134,7 @@ def load_index(
     try:
         stream = io.BytesIO(data)
         # One unpickler per record: each was written by its own dump, with its own memo.
-        payload = _PlainValues(stream).load()
+        payload = PlainValues(stream).load()
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
             raise ValueError("an index of another format")
         for what, expected in (
@@ -146,7 +146,7 @@ def load_index(
                 log.info("store index %s is for another %s; scanning the store", path, what)
                 return None
         files: list[RestoredFile] = []
-        while (chunk := _PlainValues(stream).load()) is not None:
+        while (chunk := PlainValues(stream).load()) is not None:
             files.extend(unflatten(item, site.timezone) for item in chunk)
         unlisted = dict(payload["unlisted"])
     except Exception as e:  # damaged or foreign: a cache, so never fatal
@@ -204,12 +204,12 @@ def unflatten(item: tuple[Any, ...], zone: ZoneInfo) -> RestoredFile:
     )
 
 
-class _PlainValues(pickle.Unpickler):
+class PlainValues(pickle.Unpickler):
     """Builds built-in values only (the index holds strings, numbers, tuples, lists, dicts):
     a foreign or tampered file cannot make it construct or call anything."""
 
     def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"{module}.{name}: a store index holds plain values only")
+        raise pickle.UnpicklingError(f"{module}.{name}: only plain values are read here")
 
 
 @contextlib.contextmanager

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +75,42 @@ def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
     assert shared.problems == alone.problems
     logged = sorted(r.getMessage() for r in caplog.records if r.getMessage().startswith("rejected"))
     assert logged == sorted(f"rejected {p}" for p in alone.problems if "also used" not in p.reason)
+
+
+def test_the_children_finish_their_share_while_the_parent_reads_its_own(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Records far larger than a pipe's buffer: a child writing into a pipe nobody reads yet
+    # would stall until the parent finished its own share, and the scan would be serial.
+    for n in range(300):
+        store.add(f"a{n}.md", id=f"a{n}", summary='"' + "Long summary. " * 100 + '"')
+    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
+    parent = os.getpid()
+    children: list[int] = []
+    real_fork, real_read = os.fork, StoreReader._read
+    finished: list[bool] = []
+
+    def counted_fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    def child_exited() -> bool:  # without reaping it: the scan waits for it afterwards
+        return os.waitid(os.P_PID, children[0], os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+    def read_once_the_child_is_done(self: StoreReader, *args: Any, **kwargs: Any) -> Any:
+        if os.getpid() == parent and not finished:  # before the parent's first file
+            deadline = time.monotonic() + 30
+            while not child_exited() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            finished.append(child_exited())
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setattr(StoreReader, "_read", read_once_the_child_is_done)
+    shared = read(store, tmp_path, "shared")
+    assert finished == [True]
+    assert len(shared.articles) == 300
+    assert not shared.problems
