@@ -141,27 +141,30 @@ class FeedService:
         self.settings = settings
         self._clock = clock
         self._ledger = ledger
-        self._reader = StoreReader(settings.articles_dir, settings.site, state_folder=ledger.folder)
         self._scan_lock = threading.Lock()
         self._render_lock = threading.Lock()
         self._view_lock = threading.Lock()
         self._view_listeners: list[Callable[[Catalog], None]] = []
-        # Restored from the store index: serve that at once; the first sweep of the store
-        # runs in the background (see _start_keeping).
-        self._restoring = self._reader.restored
-        self._snapshot = self._reader.snapshot if self._restoring else self._reader.scan()
         self._keeper_pid = 0  # the process whose background work has started
+        # No cyclic collection while the first records and view are made: the collector would
+        # walk them all as soon as it ran again, unless they are frozen first (below).
+        with paused_gc():
+            reader = StoreReader(settings.articles_dir, settings.site, state_folder=ledger.folder)
+            # Restored from the store index: serve that at once; the first sweep of the store
+            # runs in the background (see _start_keeping).
+            self._reader, self._restoring = reader, reader.restored
+            self._snapshot = reader.snapshot if self._restoring else reader.scan()
+            self._view = self._make_view(self._snapshot, clock())
+            if len(self._snapshot.articles) >= FREEZE_ARTICLES:
+                # A large store's records live as long as the process: out of the cyclic
+                # collector's sight, a collection does not walk them all (a second for
+                # 100,000 articles, on some request), and forked workers keep sharing pages.
+                gc.freeze()
         # The snapshot version last written to the store index (or read from it).
         self._saved_version = self._snapshot.version if self._restoring else 0
         self._saved_at = 0.0
         self._last_scan = time.monotonic()
         self._last_complete_scan = clock()
-        self._view = self._make_view(self._snapshot, clock())
-        if len(self._snapshot.articles) >= FREEZE_ARTICLES:
-            # A large store's records live as long as the process: out of the cyclic
-            # collector's sight, a collection does not walk them all (a second for 100,000
-            # articles, on some request), and forked workers keep sharing their pages.
-            gc.freeze()
         log.info(
             "%s: %d articles, %d published, %d files rejected",
             settings.articles_dir,

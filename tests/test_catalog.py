@@ -228,3 +228,49 @@ def test_a_past_archive_does_not_change_when_time_passes_or_articles_are_added(
         site, [*old, article(site, 3, "2025-08-01 10:00")], now=datetime(2025, 9, 1, tzinfo=UTC)
     )
     assert later.document(FeedKey(SITE_SCOPE, "rss", Month(2025, 2))) == before
+
+
+def test_an_article_shows_at_its_instant_in_the_hour_winter_time_repeats(site: Site) -> None:
+    # 2025-10-26 in Berlin: 02:00-03:00 happens twice, first at +02:00, then at +01:00.
+    late = article(site, 1, "2025-10-26 02:30:00+01:00")  # the second 02:30: 01:30 UTC
+    early = article(site, 2, "2025-10-26 02:50:00+02:00")  # the first 02:50: 00:50 UTC
+    old = article(site, 3, "2025-10-20 12:00")
+    soon = datetime(2025, 10, 26, 0, 55, tzinfo=UTC)  # 02:55 by the clock, the first time
+    timeline = visible([late, early, old], soon, site.timezone)
+    assert [a.id for a in timeline.articles] == ["id-2", "id-3"]
+    assert timeline.next_due == late.published
+    assert timeline.expires == late.published
+    before = visible([late, early, old], datetime(2025, 10, 25, tzinfo=UTC), site.timezone)
+    assert before.next_due == early.published  # the earlier instant, a later wall time
+    later = datetime(2025, 10, 26, 1, 35, tzinfo=UTC)  # 02:35 by the clock, the second time
+    assert {a.id for a in visible([late, early, old], later, site.timezone).articles} == {
+        "id-1",
+        "id-2",
+        "id-3",
+    }
+
+
+def test_the_catalog_groups_as_scopes_of_says(site: Site) -> None:
+    spellings = ["Chips", "chips", "CHIPS", "Energy", "'!!'", "Jürgen", "jurgen"]
+    articles = [
+        article(
+            site,
+            n,
+            f"2025-0{1 + n % 5}-0{1 + n % 7} 10:00",
+            tags=f"[{spellings[n % 7]}, {spellings[(n * 3) % 7]}]",
+            authors=f"[{spellings[(n + 4) % 7]}]",
+            language=["en", "de", "DE"][n % 3],
+            category=["technology", "energy"][n % 2],
+        )
+        for n in range(40)
+    ]
+    expected: dict[Scope, list[str]] = {}
+    labels: dict[Scope, str] = {}
+    timeline = visible(articles, NOW, site.timezone)
+    for a in timeline.articles:
+        for scope, label in scopes_of(site, a).items():
+            expected.setdefault(scope, []).append(a.id)
+            labels[scope] = min(label, labels.get(scope, label))
+    built = catalog(site, articles)
+    assert {e.scope: [a.id for a in e.articles] for e in built.entries()} == expected
+    assert {e.scope: e.label for e in built.entries()} == labels
