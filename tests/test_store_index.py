@@ -15,9 +15,9 @@ from flask import Flask
 from feedsvc import store as store_module
 from feedsvc.settings import load_settings
 from feedsvc.store import StoreReader
-from feedsvc.storeindex import INDEX_FILE
+from feedsvc.storeindex import ARTICLE_FIELDS, INDEX_FILE
 
-from .helpers import Store, check_document, make_app
+from .helpers import SITE_TOML, Store, check_document, make_app
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -138,3 +138,48 @@ class _Hostile:
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize(
+    ("zone", "dates"),
+    [
+        # A wall time the zone skips, and the second of two 02:30s.
+        ("Europe/Berlin", ["2025-03-30 02:30", "2025-10-26 02:30:00+01:00"]),
+        # Local mean time, -00:44:30 until 1972: such dates are kept in UTC (store.py).
+        ("Africa/Monrovia", ["1960-05-01 12:00", "1960-05-01 12:00:00+01:00"]),
+    ],
+)
+def test_restored_records_are_the_records_read_from_the_files(
+    store: Store, state_dir: Path, zone: str, dates: list[str]
+) -> None:
+    store.write_site(SITE_TOML.format(items_per_feed=50).replace("Europe/Berlin", zone))
+    store.add("plain.md", id="plain", published="2025-03-10 09:30")
+    store.add("edited.md", id="edited", published="2025-03-10 09:30", updated="2025-03-11 08:00")
+    store.add("moved.md", id="moved", guid='"https://old.example.com/?p=4211"')
+    for n, date in enumerate(dates):
+        store.add(f"date{n}.md", id=f"date{n}", published=f'"{date}"')
+    store.add(
+        "full.md", id="full", tags="[a, B]", authors="[Ann, Bo]", sources="[Wire]",
+        image="{url: /m/x.jpg, alt: X, type: image/jpeg, length: 12}", draft="true",
+        summary='"A *summary*"',
+    )  # fmt: skip
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    state_dir.mkdir()
+    read = StoreReader(settings.articles_dir, settings.site, state_folder=state_dir)
+    assert read.scan().problems == ()
+    assert read.save_index()
+    restored = StoreReader(settings.articles_dir, settings.site, state_folder=state_dir)
+    assert restored.restored
+
+    def fields(reader: StoreReader) -> list[tuple[object, ...]]:
+        return [
+            (
+                [getattr(a, name) for name in ARTICLE_FIELDS],
+                [(d.isoformat(), d.fold, d.tzinfo) for d in (a.published, a.updated)],
+                a.source.text(),
+            )
+            for a in reader.snapshot.articles
+        ]
+
+    assert fields(restored) == fields(read)
+    assert len(fields(read)) == 6
