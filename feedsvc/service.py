@@ -162,7 +162,9 @@ class FeedService:
                 gc.freeze()
         # The snapshot version last written to the store index (or read from it).
         self._saved_version = self._snapshot.version if self._restoring else 0
-        self._saved_at = 0.0
+        # Not at the first rescan: the keeper writes the first index, after the first requests
+        # (writing it takes seconds of the same interpreter).
+        self._saved_at = time.monotonic()
         self._last_scan = time.monotonic()
         self._last_complete_scan = clock()
         log.info(

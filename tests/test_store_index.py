@@ -69,7 +69,7 @@ def test_a_restart_serves_the_same_bytes_without_parsing_any_file(
     def no_parsing(*args: object, **kwargs: object) -> object:
         raise AssertionError("a file was parsed")
 
-    monkeypatch.setattr(store_module, "parse_head", no_parsing)
+    monkeypatch.setattr(store_module, "parse_front_matter", no_parsing)
     app = make_app(three, state_dir)
     assert app.extensions["feedsvc"]._reader.restored
     assert app.test_client().get("/feeds/all.atom").data == before
@@ -183,3 +183,16 @@ def test_restored_records_are_the_records_read_from_the_files(
 
     assert fields(restored) == fields(read)
     assert len(fields(read)) == 6
+
+
+def test_a_cold_start_writes_the_index_only_after_its_first_requests(
+    three: Store, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Writing the index of a large store takes seconds of the interpreter the first requests
+    # need: it waits INDEX_FIRST_SAVE_DELAY, whatever the rescans find meanwhile.
+    monkeypatch.setattr("feedsvc.service.INDEX_FIRST_SAVE_DELAY", 30.0)
+    app = make_app(three, state_dir)
+    client = app.test_client()
+    for _ in range(5):  # each one rescans the store
+        assert client.get("/feeds/all.atom").status_code == 200
+    assert not (state_dir / INDEX_FILE).exists()
