@@ -7,15 +7,16 @@ files whose stamp changed, and keeps an article's last good version while its fi
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import gc
+import io
 import logging
 import operator
 import os
 import pickle
 import re
 import stat
+import struct
 import tempfile
 import threading
 import unicodedata
@@ -44,6 +45,7 @@ from .model import (
     Problem,
     ReadyText,
     Site,
+    TextSource,
 )
 from .sanitize import excerpt_html, html_to_text, markdown_to_safe_html, xml_safe
 from .settings import SITE_FILE
@@ -113,38 +115,61 @@ def parse_article(text: str, *, path: str, site: Site) -> Article:
 
     Raises ArticleError naming the field and the reason.
     """
-    head, body = parse_head(text, path=path, site=site)
-    rendered = render_text(body, head.summary, head.article.link, path)
-    return dataclasses.replace(head.article, source=ReadyText(rendered))
-
-
-class _NoText:
-    """The text of a record not finished yet (see Head)."""
-
-    def text(self) -> ArticleText:
-        raise AssertionError("an article record without its text source")
-
-
-_NO_TEXT = _NoText()
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """An article file's front matter, validated: the record, still without its text."""
-
-    article: Article  # with a source that has no text: replace it
-    summary: str  # the front-matter summary as written (Markdown or HTML), or ""
-
-
-def parse_head(text: str, *, path: str, site: Site) -> tuple[Head, str]:
-    """The validated front matter of one article file, and its body (Markdown, unrendered).
-
-    Raises ArticleError naming the field and the reason.
-    """
     try:
         header, body = split_front_matter(text)
     except ValueError as e:
         raise ArticleError(path, str(e)) from None
+    return parse_front_matter(
+        header, path=path, site=site,
+        text=lambda link, summary: ReadyText(render_text(body, summary, link, path)),
+    )  # fmt: skip
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_front_matter(raw: bytes, path: str) -> tuple[str, int]:
+    """An article file's front matter (decoded) and where its body starts in ``raw`` (checked
+    to be UTF-8, but left unsplit and unrendered until its text is needed).
+
+    Raises ArticleError when the file is too large, not UTF-8 or has no front matter.
+    """
+    if len(raw) > MAX_FILE_BYTES:
+        raise ArticleError(path, f"larger than {MAX_FILE_BYTES} bytes")
+    start = len(_BOM) if raw.startswith(_BOM) else 0
+    if raw.startswith(b"---\n", start):
+        # The usual file (see split_front_matter), split in its bytes: no byte of a UTF-8
+        # sequence looks like "\n" or "-".
+        close = raw.find(b"\n---\n", start + 3)
+        if close >= 0:
+            header = _utf8(raw, start + 4, close + 1, path)
+            if not _OTHER_BREAKS.search(header):
+                _utf8(raw, close + 5, len(raw), path)
+                return header, close + 5
+    # Any other shape: decoded whole and split by lines.
+    text = _decode(raw, path)
+    try:
+        header, body = split_front_matter(text)
+    except ValueError as e:
+        raise ArticleError(path, str(e)) from None
+    return header, len(raw) - len(body.encode())
+
+
+def _utf8(raw: bytes, start: int, end: int, path: str) -> str:
+    try:
+        return raw[start:end].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ArticleError(path, f"not UTF-8 text (byte {start + e.start})") from None
+
+
+def parse_front_matter(
+    header: str, *, path: str, site: Site, text: Callable[[str, str], TextSource]
+) -> Article:
+    """The record of one article file from its front matter; ``text(link, summary)`` gives its
+    text source (with the front-matter summary as written: Markdown or HTML, or "").
+
+    Raises ArticleError naming the field and the reason.
+    """
     try:
         data = load_front_matter(header)
     except yaml.YAMLError as e:
@@ -191,10 +216,10 @@ def parse_head(text: str, *, path: str, site: Site) -> tuple[Head, str]:
     if guid and (not _IRI.fullmatch(guid) or xml_safe(guid) != guid):
         raise ArticleError(path, f"{_shown(guid)} is not an absolute IRI", "guid")
 
-    link = f"{site.base_url}/{published:%Y}/{published:%m}/{slug}/"
+    link = f"{site.base_url}/{published.year:04}/{published.month:02}/{slug}/"
     summary = fields.text("summary", max_length=MAX_FILE_BYTES)
     authors = fields.text_list("authors", split=False) or fields.text_list("author", split=False)
-    article = Article(
+    return Article(
         id=article_id,
         guid=guid or site.tag_uri(article_id),
         path=path,
@@ -210,9 +235,8 @@ def parse_head(text: str, *, path: str, site: Site) -> tuple[Head, str]:
         image=fields.image("image", link),
         sources=fields.text_list("sources"),
         draft=fields.boolean("draft"),
-        source=_NO_TEXT,
+        source=text(link, summary),
     )
-    return Head(article, summary), body
 
 
 def render_text(body: str, summary: str, link: str, path: str) -> ArticleText:
@@ -632,7 +656,10 @@ TEXT_CACHE_CHARS = 48 * 1024 * 1024
 # A first scan of at least this many files is shared among processes, one per core.
 PARALLEL_SCAN_FILES = 5000
 MAX_SCAN_PROCESSES = 4
-SHARE_CHUNK = 2000  # records a child sends at a time
+# Files per batch a process takes at a time (about fifty batches per process): small enough
+# that the processes end together, large enough that handing them out costs nothing.
+MIN_SCAN_BATCH = 100
+MAX_SCAN_BATCH = 2000
 # A scan that finds at most this many new or changed files renders their texts at once.
 MAX_EAGER_FILES = 200
 # Seconds between two looks at every file of the store while a change watch names the files
@@ -846,6 +873,10 @@ class StoreReader:
 
     def _refresh(self, files: list[tuple[str, str]]) -> bool:
         """Read again those of the files whose stamp changed; whether any had."""
+        processes = _scan_processes()
+        if not self._entries and len(files) >= PARALLEL_SCAN_FILES and processes > 1:
+            self._read_in_parallel(files, processes)  # (each process stats its own files)
+            return True
         stale: list[tuple[str, str, os.stat_result | None, tuple[int, ...]]] = []
         for relpath, full in files:
             entry = self._entries.get(relpath)
@@ -862,84 +893,135 @@ class StoreReader:
         # rendered at once: it is about to be shown, and a broken body is reported at once.
         # (A bulk export that rewrites thousands of files is read like a first scan.)
         eager = self._snapshot.version > 0 and len(stale) <= MAX_EAGER_FILES
-        processes = _scan_processes()
-        if self._snapshot.version == 0 and len(stale) >= PARALLEL_SCAN_FILES and processes > 1:
-            self._read_in_parallel(stale, processes)
-            return True
         for relpath, full, st, stamp in stale:
             entry = self._entries.get(relpath)
             self._entries[relpath] = self._read(relpath, full, st, entry, stamp, eager=eager)
         return bool(stale)
 
-    def _read_in_parallel(self, stale: list[_Stale], processes: int) -> None:
-        """The first scan of a large store, shared with forked children (one per core): each
-        reads and validates its share of the files into a pack file opened here (so this
-        process reads it afterwards) and writes the records as plain values into a file of
-        their own, which this process reads once the child is done. (Not a pipe: a child
-        would stall as soon as the pipe is full, while this process reads its own share.)"""
-        parts = [stale[n::processes] for n in range(processes)]
-        children: list[tuple[int, _PackFile, _PackFile]] = []
-        for part in parts[1:]:
-            pack_file = _PackFile(self._state_folder)
-            records_file = _PackFile(self._state_folder)
-            pid = os.fork()
-            if pid == 0:  # the child: its share, then exit without running any cleanup
-                code = 1
+    def _read_in_parallel(self, files: list[tuple[str, str]], processes: int) -> None:
+        """The first scan of a large store, shared with forked children (one per core).
+
+        The files are cut into batches, handed out through a pipe to whichever process is free
+        next, so that each takes as many as it has time for. A child reads and validates its
+        batches into a pack file opened here (so that this process reads it afterwards),
+        writes each batch's records as plain values into a records file of its own, and tells
+        this process through a pipe; between two of its own batches, this process takes in
+        the batches the children have finished. (Records are not sent through a pipe: a
+        child would stall as soon as it was full.)
+        """
+        size = max(MIN_SCAN_BATCH, min(MAX_SCAN_BATCH, len(files) // (processes * 50)))
+        batches = [files[start : start + size] for start in range(0, len(files), size)]
+        queue, queue_writer = os.pipe()
+        # Every batch number at once, then end of file: the pipe is the queue (a batch number
+        # is one read of a few bytes, which no two processes can share).
+        os.write(queue_writer, b"".join(_BATCH_NUMBER.pack(n) for n in range(len(batches))))
+        os.close(queue_writer)
+        children = [self._fork_scanner(batches, queue) for _ in range(processes - 1)]
+        done: set[int] = set()
+        while (number := _next_batch(queue)) is not None:
+            for relpath, full in batches[number]:
+                self._entries[relpath] = self._read_fresh(relpath, full)
+            done.add(number)
+            for child in children:
+                done.update(self._merge_finished(child, batches, wait=False))
+        os.close(queue)
+        for child in children:
+            done.update(self._merge_finished(child, batches, wait=True))
+            os.close(child.notes)
+            _, status = os.waitpid(child.pid, 0)
+            if status != 0:
+                log.warning("a scanning process failed (status %d)", status)
+        missing = [n for n in range(len(batches)) if n not in done]
+        if missing:
+            log.warning(
+                "a scanning process left %d batches unread; reading them here", len(missing)
+            )
+            for number in missing:
+                for relpath, full in batches[number]:
+                    self._entries[relpath] = self._read_fresh(relpath, full)
+
+    def _read_fresh(self, relpath: str, full: str) -> _Entry:
+        try:
+            st: os.stat_result | None = os.stat(full)
+        except OSError:
+            st = None  # vanished between listing and stat, a dangling link or a loop
+        return self._read(relpath, full, st, None, _stamp(st) if st else (), eager=False)
+
+    def _fork_scanner(self, batches: list[list[tuple[str, str]]], queue: int) -> _Scanner:
+        pack, records = _PackFile(self._state_folder), _PackFile(self._state_folder)
+        notes, notes_writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: batches until there are none, then exit without any cleanup
+            code = 1
+            try:
+                os.close(notes)
+                self._scan_batches(batches, queue, pack, records.fd, notes_writer)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(notes_writer)
+        os.set_blocking(notes, False)
+        return _Scanner(pid, pack, records, notes)
+
+    def _scan_batches(
+        self, batches: list[list[tuple[str, str]]], queue: int, pack: _PackFile, records: int,
+        notes: int,
+    ) -> None:  # fmt: skip
+        """In a forked child: read batches into ``pack``, their records into ``records``, and
+        say which (nothing logged here: the parent logs the rejections)."""
+        self._pack = SourcePack.on(pack)
+        self._quiet = True
+        offset = 0
+        while (number := _next_batch(queue)) is not None:
+            values = [
+                self._plain(relpath, self._read_fresh(relpath, full))
+                for relpath, full in batches[number]
+            ]
+            data = pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+            written = 0
+            while written < len(data):
+                written += os.pwrite(records, data[written:], offset + written)
+            # One write, smaller than PIPE_BUF: never mixed with another process's.
+            os.write(notes, _FINISHED.pack(number, offset, len(data)))
+            offset += len(data)
+
+    def _plain(self, relpath: str, entry: _Entry) -> tuple[object, ...]:
+        """A file's record as plain values (_merge_share makes it again)."""
+        article = entry.served
+        if article is None:
+            assert entry.problem is not None
+            return (relpath, entry.stamp, None, entry.problem.reason)
+        source = article.source
+        assert isinstance(source, LazyText)
+        assert source.packed is not None
+        flat = flatten(IndexedFile(relpath, entry.stamp, article, source.summary, None), self.site)
+        return (relpath, entry.stamp, flat, source.packed.offset, source.packed.length)
+
+    def _merge_finished(
+        self, child: _Scanner, batches: list[list[tuple[str, str]]], *, wait: bool
+    ) -> list[int]:
+        """Take in the batches ``child`` has finished (with ``wait``: until it exits); their
+        numbers."""
+        os.set_blocking(child.notes, wait)
+        merged: list[int] = []
+        while True:
+            try:
+                notes = os.read(child.notes, _FINISHED.size * 256)
+            except BlockingIOError:
+                return merged
+            if not notes:
+                return merged  # the child has exited
+            for number, offset, length in _FINISHED.iter_unpack(notes):
                 try:
-                    with os.fdopen(os.dup(records_file.fd), "wb") as out:
-                        # In chunks, then None: neither side holds all records as bytes.
-                        for chunk in self._read_share(part, pack_file):
-                            pickle.dump(chunk, out, pickle.HIGHEST_PROTOCOL)
-                        pickle.dump(None, out, pickle.HIGHEST_PROTOCOL)
-                    code = 0
-                finally:
-                    os._exit(code)
-            children.append((pid, records_file, pack_file))
-        for relpath, full, st, stamp in parts[0]:
-            self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
-        for (pid, records_file, pack_file), part in zip(children, parts[1:], strict=True):
-            _, status = os.waitpid(pid, 0)
-            merged = 0
-            if status == 0:
-                try:
-                    os.lseek(records_file.fd, 0, os.SEEK_SET)  # the child's writes moved it
-                    with os.fdopen(os.dup(records_file.fd), "rb") as records:
-                        while (chunk := PlainValues(records).load()) is not None:
-                            self._merge_share(chunk, pack_file)
-                            merged += len(chunk)
+                    data = os.pread(child.records.fd, length, offset)
+                    values = PlainValues(io.BytesIO(data)).load()
+                    if not isinstance(values, list) or len(values) != len(batches[number]):
+                        raise ValueError("records of another shape")
+                    self._merge_share(values, child.pack)
                 except (OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
                     log.warning("cannot read the records of a scanning process (%s)", e)
-            if status != 0 or merged != len(part):  # the child failed: read its share here
-                log.warning("a scanning process failed (status %d); reading its files here", status)
-                for relpath, full, st, stamp in part:
-                    self._entries[relpath] = self._read(relpath, full, st, None, stamp, eager=False)
-
-    def _read_share(
-        self, part: list[_Stale], pack_file: _PackFile
-    ) -> Iterator[list[tuple[object, ...]]]:
-        """In a forked child: read the files into ``pack_file``; the records as plain values,
-        in chunks (nothing logged here: the parent logs the rejections)."""
-        self._pack = SourcePack.on(pack_file)
-        self._quiet = True
-        records: list[tuple[object, ...]] = []
-        for relpath, full, st, stamp in part:
-            if len(records) == SHARE_CHUNK:
-                yield records
-                records = []
-            entry = self._read(relpath, full, st, None, stamp, eager=False)
-            article = entry.served
-            if article is None:
-                assert entry.problem is not None
-                records.append((relpath, entry.stamp, None, entry.problem.reason))
-                continue
-            source = article.source
-            assert isinstance(source, LazyText)
-            assert source.packed is not None
-            flat = flatten(
-                IndexedFile(relpath, entry.stamp, article, source.summary, None), self.site
-            )
-            records.append((relpath, entry.stamp, flat, source.packed.offset, source.packed.length))
-        yield records
+                    continue
+                merged.append(number)
 
     def _merge_share(self, records: list[tuple[Any, ...]], pack_file: _PackFile) -> None:
         for record in records:
@@ -1029,14 +1111,19 @@ class StoreReader:
             raw, after = _read_regular_file(full)
             if after != stamp:  # an editor saved while we read: maybe a mix of two versions
                 return _CHANGED_WHILE_READ
-            head, body = parse_head(_decode(raw, relpath), path=relpath, site=self.site)
-            packed = self._pack.put(raw)
-            source = LazyText(
-                self.texts, packed, full, relpath, stamp, head.article.link, head.summary
-            )
+            header, body_start = read_front_matter(raw, relpath)
+
+            def packed_text(link: str, summary: str) -> LazyText:  # once the record is valid
+                packed = self._pack.put(raw)
+                return LazyText(self.texts, packed, full, relpath, stamp, link, summary)
+
+            article = parse_front_matter(header, path=relpath, site=self.site, text=packed_text)
             if eager:
-                self.texts.put(source, render_text(body, head.summary, source.link, relpath))
-            return dataclasses.replace(head.article, source=source)
+                source = article.source
+                assert isinstance(source, LazyText)
+                body = _utf8(raw, body_start, len(raw), relpath)
+                self.texts.put(source, render_text(body, source.summary, source.link, relpath))
+            return article
         except OSError as e:
             return f"cannot be read: {e.strerror}"
         except ArticleError as e:
@@ -1126,7 +1213,22 @@ _CLAIMS: tuple[tuple[str, Callable[[Article], str]], ...] = (
 _CHANGED_WHILE_READ = "changed while it was read; it is read again on the next scan"
 
 
-_Stale = tuple[str, str, os.stat_result | None, tuple[int, ...]]
+_BATCH_NUMBER = struct.Struct("=I")
+_FINISHED = struct.Struct("=IQQ")  # a batch's number, and where its records are
+
+
+class _Scanner(NamedTuple):
+    """A forked child sharing the first scan."""
+
+    pid: int
+    pack: _PackFile  # the bytes of the files it read
+    records: _PackFile  # the records of its batches, one pickle each
+    notes: int  # the pipe on which it says which batch is where in ``records``
+
+
+def _next_batch(queue: int) -> int | None:
+    data = os.read(queue, _BATCH_NUMBER.size)
+    return _BATCH_NUMBER.unpack(data)[0] if data else None
 
 
 def _scan_processes() -> int:

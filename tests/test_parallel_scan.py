@@ -55,6 +55,7 @@ def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
     fill(store)
     alone = read(store, tmp_path, "alone")
     monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "MIN_SCAN_BATCH", 2)  # batches of two: many, shared
     monkeypatch.setattr(store_module, "_scan_processes", lambda: 3)
     forked = []
     real_fork = os.fork
@@ -77,19 +78,13 @@ def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
     assert logged == sorted(f"rejected {p}" for p in alone.problems if "also used" not in p.reason)
 
 
-def test_the_children_finish_their_share_while_the_parent_reads_its_own(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Records far larger than a pipe's buffer: a child writing into a pipe nobody reads yet
-    # would stall until the parent finished its own share, and the scan would be serial.
-    for n in range(300):
-        store.add(f"a{n}.md", id=f"a{n}", summary='"' + "Long summary. " * 100 + '"')
-    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
-    monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
+def parent_waits_until_the_child_exits(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Make the parent, before its first file, wait until its one child has exited (without
+    reaping it: the scan waits for it afterwards); the list says whether it had."""
     parent = os.getpid()
     children: list[int] = []
-    real_fork, real_read = os.fork, StoreReader._read
-    finished: list[bool] = []
+    real_fork, real_read = os.fork, StoreReader._read_fresh
+    exited: list[bool] = []
 
     def counted_fork() -> int:
         pid = real_fork()
@@ -97,20 +92,61 @@ def test_the_children_finish_their_share_while_the_parent_reads_its_own(
             children.append(pid)
         return pid
 
-    def child_exited() -> bool:  # without reaping it: the scan waits for it afterwards
+    def child_exited() -> bool:
         return os.waitid(os.P_PID, children[0], os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
-    def read_once_the_child_is_done(self: StoreReader, *args: Any, **kwargs: Any) -> Any:
-        if os.getpid() == parent and not finished:  # before the parent's first file
+    def read_once_the_child_is_done(self: StoreReader, relpath: str, full: str) -> Any:
+        if os.getpid() == parent and not exited:
             deadline = time.monotonic() + 30
             while not child_exited() and time.monotonic() < deadline:
                 time.sleep(0.01)
-            finished.append(child_exited())
-        return real_read(self, *args, **kwargs)
+            exited.append(child_exited())
+        return real_read(self, relpath, full)
 
     monkeypatch.setattr(os, "fork", counted_fork)
-    monkeypatch.setattr(StoreReader, "_read", read_once_the_child_is_done)
+    monkeypatch.setattr(StoreReader, "_read_fresh", read_once_the_child_is_done)
+    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
+    return exited
+
+
+def test_a_child_never_waits_for_the_parent(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Records far larger than a pipe's buffer: a child writing them into a pipe nobody reads
+    # yet would stall until the parent finished its own files, and the scan would be serial.
+    for n in range(300):
+        store.add(f"a{n}.md", id=f"a{n}", summary='"' + "Long summary. " * 100 + '"')
+    exited = parent_waits_until_the_child_exits(monkeypatch)
     shared = read(store, tmp_path, "shared")
-    assert finished == [True]
+    assert exited == [True]
     assert len(shared.articles) == 300
     assert not shared.problems
+
+
+def test_the_batches_a_failed_child_took_are_read_by_the_parent(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(store)
+    alone = read(store, tmp_path, "alone")
+    exited = parent_waits_until_the_child_exits(monkeypatch)
+    monkeypatch.setattr(store_module, "MIN_SCAN_BATCH", 1)
+    real_plain = StoreReader._plain
+    plained: list[str] = []
+
+    def dies_on_its_third_file(self: StoreReader, relpath: str, entry: Any) -> Any:
+        # (Only the child makes plain records.) Two batches of one file are finished, the
+        # third is taken, when the child dies.
+        plained.append(relpath)
+        if len(plained) == 3:
+            os._exit(3)
+        return real_plain(self, relpath, entry)
+
+    monkeypatch.setattr(StoreReader, "_plain", dies_on_its_third_file)
+    with caplog.at_level(logging.WARNING, logger="feedsvc.store"):
+        shared = read(store, tmp_path, "shared")
+    assert exited == [True]
+    assert rendered(shared.articles) == rendered(alone.articles)
+    assert shared.problems == alone.problems
+    assert "a scanning process failed (status 768)" in caplog.text
+    assert "a scanning process left 1 batches unread; reading them here" in caplog.text

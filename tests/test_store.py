@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil import parser as dateparser
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feedsvc.errors import ArticleError
 from feedsvc.model import Article, ReadyText, Site
@@ -22,6 +24,7 @@ from feedsvc.store import (
     _read_regular_file,
     parse_article,
     parse_date,
+    read_front_matter,
     split_front_matter,
 )
 
@@ -386,6 +389,50 @@ def reference_split(text: str) -> tuple[str, str]:
 )
 def test_the_quick_split_agrees_with_line_splitting(text: str) -> None:
     assert split_front_matter(text) == reference_split(text)
+
+
+def split_decoded(raw: bytes) -> tuple[str, str] | None:
+    """What read_front_matter must agree with: the whole file decoded, then split (None: the
+    file is refused)."""
+    try:
+        return split_front_matter(raw.decode("utf-8-sig"))
+    except ValueError:  # UnicodeDecodeError too
+        return None
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "---\n",
+                "--- \n",
+                "...\n",
+                "id: a\n",
+                "Body",
+                "é\n",
+                "\r\n",
+                "\u2028",
+                "\x85",
+                "\ufeff",
+                "---",
+            ]
+        ),
+        max_size=8,
+    ),
+    st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff"]),
+    st.sampled_from([b"", b"\xe9", b"\xed\xa0\x80"]),  # Latin-1, an encoded surrogate
+)
+def test_splitting_the_bytes_agrees_with_splitting_the_text(
+    parts: list[str], prefix: bytes, suffix: bytes
+) -> None:
+    raw = prefix + "".join(["---\n", *parts]).encode() + suffix
+    expected = split_decoded(raw)
+    if expected is None:
+        with pytest.raises(ArticleError):
+            read_front_matter(raw, "a.md")
+    else:
+        header, body_start = read_front_matter(raw, "a.md")
+        assert (header, raw[body_start:].decode()) == expected
 
 
 @pytest.mark.parametrize(
