@@ -34,7 +34,7 @@ _FEEDS_PREFIX = "/feeds/"
 _TABLE_SIZE = 4096
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Prepared:
     """The fixed headers of one representation of one document version, formatted once. Holds
     no body: an evicted document's bytes must not stay alive here."""
@@ -43,6 +43,29 @@ class _Prepared:
     etag: str  # quoted
     content_headers: list[tuple[str, str]]  # Content-Type, -Length, -Encoding, ETag, Last-Modified
     link: list[tuple[str, str]]  # the WebSub Link header, when the document names hubs
+    # The full header lists of a 200 and of a 304 for one max-age and Date: made again once a
+    # second at most. Replaced whole (one assignment), so threads never see a mix.
+    answers: tuple[tuple[int, str], list[tuple[str, str]], list[tuple[str, str]]] | None = None
+
+    def headers(self, max_age: int, date: str, vary: str) -> tuple[
+        list[tuple[str, str]], list[tuple[str, str]]
+    ]:  # fmt: skip
+        """The headers of a 200 and of a 304, as lists of their own (a server may add to them)."""
+        answers = self.answers
+        if answers is None or answers[0] != (max_age, date):
+            common = [
+                ("ETag", self.etag),
+                ("Vary", vary),
+                ("Cache-Control", f"public, max-age={max_age}"),
+                ("Access-Control-Allow-Origin", "*"),
+                *self.link,
+                ("Date", date),
+                ("X-Content-Type-Options", "nosniff"),
+            ]
+            # RFC 9110 15.4.5: a 304 carries the validators and caching fields, no content ones.
+            answers = ((max_age, date), self.content_headers + common[1:], common)
+            self.answers = answers
+        return list(answers[1]), list(answers[2])
 
 
 class FastPath:
@@ -78,22 +101,14 @@ class FastPath:
         if prepared is None or prepared.version != (rendered.etag, rendered.last_modified):
             prepared = _prepare(rendered, gzipped, link_header(self.service.settings.site, key))
             _remember(self._prepared, (key, gzipped), prepared)
-        common = [
-            ("ETag", prepared.etag),
-            ("Vary", self._vary),
-            ("Cache-Control", f"public, max-age={self.service.max_age(key)}"),
-            ("Access-Control-Allow-Origin", "*"),
-            *prepared.link,
-            ("Date", self._now()),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
-        if not self._modified(
-            corrected(environ, self.service.now()), prepared, rendered.last_modified
-        ):
-            # RFC 9110 15.4.5: a 304 carries the validators and caching fields, no content ones.
-            start_response("304 NOT MODIFIED", common)
+        if "HTTP_IF_MODIFIED_SINCE" in environ:  # (the clock is read only when needed)
+            environ = corrected(environ, self.service.now())
+        modified = self._modified(environ, prepared, rendered.last_modified)
+        ok, not_modified = prepared.headers(self.service.max_age(key), self._now(), self._vary)
+        if not modified:
+            start_response("304 NOT MODIFIED", not_modified)
             return []
-        start_response("200 OK", prepared.content_headers + common[1:])
+        start_response("200 OK", ok)
         if method == "HEAD":
             return []
         return [rendered.gzip_body if gzipped else rendered.body]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -251,6 +251,18 @@ class FeedKey:
     scope: Scope
     format: FeedFormat
     archive: Month | None = None
+    # Hashed once: the documents served are looked up by key at every request, and a
+    # dataclass hashes its fields (and the scope's) in Python each time.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.scope, self.format, self.archive)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[FeedKey], tuple[Scope, FeedFormat, Month | None]]:
+        return FeedKey, (self.scope, self.format, self.archive)  # hashed again where unpickled
 
     @property
     def path(self) -> str:

@@ -17,7 +17,9 @@ class Timeline:
     articles: tuple[Article, ...]
     next_due: datetime | None  # the earliest scheduled article's publication, if any
     month: Month  # the month of ``now`` in the site zone: the one archive month still open
-    expires: datetime  # the next moment what is served changes: an article falls due, or a month
+    # The next moment what is served changes (an article falls due, or a month begins), in UTC:
+    # compared with the clock at every request, which is quick within one zone.
+    expires: datetime
 
     def is_current(self, now: datetime) -> bool:
         return now < self.expires
@@ -51,7 +53,7 @@ def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timel
         articles=newest_first(shown),
         next_due=next_due,
         month=month,
-        expires=month_end if next_due is None else min(next_due, month_end, key=_instant),
+        expires=_instant(month_end if next_due is None else min(next_due, month_end, key=_instant)),
     )
 
 
