@@ -2,6 +2,7 @@
 measured in the same run.
 
     python -m bench.serve [--store DIR] [--seconds 5] [--rounds 3] [--connections 64]
+                          [--only "feedsvc (granian),feedsvc behind nginx"]
 
 Targets, each on its own port:
 - nginx serving the same bytes as static files (``all.rss`` and ``all.rss.gz`` with
@@ -9,8 +10,11 @@ Targets, each on its own port:
 - a bare WSGI callable returning the same bytes (bench/bare_wsgi.py) under the README's
   production command (gunicorn with deploy/gunicorn.conf.py): the framework floor;
 - feedsvc under the README's production command;
-- the same two under granian (2 workers), the other server considered.
+- the same two under deploy/granian.sh, the README's command for serving clients directly;
+- feedsvc under the production command behind nginx configured by deploy/nginx.conf.
 Scenarios: a 200 without compression, a 200 with gzip, and a conditional GET answering 304.
+All servers run side by side; the rounds take turns, each measuring every column once, and
+each ratio to nginx static is taken within one round (this machine's drift is large).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from tests.helpers import free_port, write_nginx_conf
@@ -35,6 +39,8 @@ from .common import summarize, table
 ROOT = Path(__file__).resolve().parent.parent
 FEED = "/feeds/all.rss"
 SCENARIOS = ("200 identity", "200 gzip", "304")
+COLUMNS = ("nginx static", "bare WSGI (gunicorn)", "feedsvc (gunicorn)", "bare WSGI (granian)",
+           "feedsvc (granian)", "feedsvc behind nginx")  # fmt: skip
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
@@ -116,13 +122,12 @@ http {{
 """
 
 
-def measure(
-    url: str, scenario: str, etags: dict[str, str], args: argparse.Namespace
-) -> list[float]:
-    headers = {"Accept-Encoding": "gzip"} if scenario == "200 gzip" else {}
+def scenario_headers(scenario: str, etag: str) -> dict[str, str]:
+    if scenario == "200 gzip":
+        return {"Accept-Encoding": "gzip"}
     if scenario == "304":
-        headers = {"If-None-Match": etags[url]}
-    return [wrk(url, headers, args.seconds, args.connections) for _ in range(args.rounds)]
+        return {"If-None-Match": etag}
+    return {}
 
 
 def main() -> None:
@@ -131,10 +136,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--only", help="the columns to measure, comma-separated (nginx static always is)"
+    )
     args = parser.parse_args()
+    wanted = set(COLUMNS if args.only is None else args.only.split(",")) | {"nginx static"}
+    if wanted - set(COLUMNS):
+        parser.error(f"--only: no column named {', '.join(sorted(wanted - set(COLUMNS)))}")
+    columns = [column for column in COLUMNS if column in wanted]
     python = sys.executable
     bin_dir = Path(python).parent
-    with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmp_name:
+    with tempfile.TemporaryDirectory(prefix="feedsvc-bench-") as tmp_name, ExitStack() as servers:
         tmp = Path(tmp_name)
         tmp.chmod(0o755)  # nginx's workers run as another user
         store = args.store
@@ -144,26 +156,24 @@ def main() -> None:
                            check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         # No access logs anywhere: nginx in front logs in production (see README).
         base_env = {**os.environ, "FEEDSVC_ARTICLES_DIR": str(store), "FEEDSVC_WORKERS": "2",
-                    "FEEDSVC_ACCESS_LOG": "off"}  # fmt: skip
+                    "FEEDSVC_ACCESS_LOG": "off",
+                    "FEEDSVC_STATE_DIR": str(tmp / "state")}  # fmt: skip
         urls: dict[str, str] = {}
-        results: dict[tuple[str, str], list[float]] = {}
-        etags: dict[str, str] = {}
 
-        def run_all(name: str, url: str) -> None:
+        def start(name: str, command: list[str], env: dict[str, str], port: int) -> None:
+            url = f"http://127.0.0.1:{port}{FEED}"
+            servers.enter_context(running(command, env, url, ROOT))
             urls[name] = url
-            etags[url] = fetch(url, {})[1]
-            for scenario in SCENARIOS:
-                results[(name, scenario)] = measure(url, scenario, etags, args)
 
-        # feedsvc first, to get the bytes the references serve.
-        port = free_port()
-        env = {**base_env, "FEEDSVC_BIND": f"127.0.0.1:{port}",
-               "FEEDSVC_STATE_DIR": str(tmp / "state")}  # fmt: skip
+        # Every server runs from here to the end, idle but for its turn: the rounds take turns
+        # (each round measures every column once), so that the machine's drift, which is large
+        # here, reaches every column alike, and each ratio is taken within one round.
         gunicorn = [str(bin_dir / "gunicorn"), "-c", "deploy/gunicorn.conf.py"]
-        with running([*gunicorn, "wsgi:app"], env, f"http://127.0.0.1:{port}{FEED}", ROOT):
-            body, etag = fetch(f"http://127.0.0.1:{port}{FEED}", {})
-            gzip_body, _ = fetch(f"http://127.0.0.1:{port}{FEED}", {"Accept-Encoding": "gzip"})
-            run_all("feedsvc (gunicorn)", f"http://127.0.0.1:{port}{FEED}")
+        port = free_port()
+        start("feedsvc (gunicorn)", [*gunicorn, "wsgi:app"],
+              {**base_env, "FEEDSVC_BIND": f"127.0.0.1:{port}"}, port)  # fmt: skip
+        body, etag = fetch(urls["feedsvc (gunicorn)"], {})
+        gzip_body, _ = fetch(urls["feedsvc (gunicorn)"], {"Accept-Encoding": "gzip"})
         static = tmp / "static/feeds"
         static.mkdir(parents=True)
         (static / "all.rss").write_bytes(body)
@@ -174,58 +184,67 @@ def main() -> None:
         port = free_port()
         conf = tmp / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, port=port))
-        nginx = ["nginx", "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"]
-        with running(nginx, dict(os.environ), f"http://127.0.0.1:{port}{FEED}", ROOT):
-            run_all("nginx static", f"http://127.0.0.1:{port}{FEED}")
+        start("nginx static", ["nginx", "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"],
+              dict(os.environ), port)  # fmt: skip
 
-        app_port, port = free_port(), free_port()
-        env = {**base_env, "FEEDSVC_BIND": f"127.0.0.1:{app_port}",
-               "FEEDSVC_STATE_DIR": str(tmp / "state")}  # fmt: skip
-        proxy = tmp / "behind-nginx"
-        proxy.mkdir()
-        main_conf = write_nginx_conf(proxy, port, [f"127.0.0.1:{app_port}"], worker_processes=2)
-        nginx = ["nginx", "-p", f"{proxy}/", "-c", str(main_conf), "-e", "stderr"]
-        app_url = f"http://127.0.0.1:{app_port}{FEED}"
-        with running([*gunicorn, "wsgi:app"], env, app_url, ROOT):
-            with running(nginx, dict(os.environ), f"http://127.0.0.1:{port}{FEED}", ROOT):
-                run_all("feedsvc behind nginx", f"http://127.0.0.1:{port}{FEED}")
+        if "feedsvc behind nginx" in wanted:
+            app_port, port = free_port(), free_port()
+            start("feedsvc behind nginx (instance)", [*gunicorn, "wsgi:app"],
+                  {**base_env, "FEEDSVC_BIND": f"127.0.0.1:{app_port}"}, app_port)  # fmt: skip
+            proxy = tmp / "behind-nginx"
+            proxy.mkdir()
+            main_conf = write_nginx_conf(proxy, port, [f"127.0.0.1:{app_port}"], worker_processes=2)
+            start("feedsvc behind nginx",
+                  ["nginx", "-p", f"{proxy}/", "-c", str(main_conf), "-e", "stderr"],
+                  dict(os.environ), port)  # fmt: skip
 
-        port = free_port()
-        env = {**bare_env, "FEEDSVC_BIND": f"127.0.0.1:{port}"}
-        with running([*gunicorn, "bench.bare_wsgi:app"], env,
-                     f"http://127.0.0.1:{port}{FEED}", ROOT):  # fmt: skip
-            run_all("bare WSGI (gunicorn)", f"http://127.0.0.1:{port}{FEED}")
-
-        granian = [str(bin_dir / "granian"), "--interface", "wsgi", "--workers", "2",
-                   "--runtime-threads", "2", "--host", "127.0.0.1"]  # fmt: skip
-        for name, module, env in (
-            ("feedsvc (granian)", "wsgi:app",
-             {**base_env, "FEEDSVC_STATE_DIR": str(tmp / "state")}),
-            ("bare WSGI (granian)", "bench.bare_wsgi:app", bare_env),
-        ):  # fmt: skip
+        if "bare WSGI (gunicorn)" in wanted:
             port = free_port()
-            with running([*granian, "--port", str(port), module], env,
-                         f"http://127.0.0.1:{port}{FEED}", ROOT):  # fmt: skip
-                run_all(name, f"http://127.0.0.1:{port}{FEED}")
+            start("bare WSGI (gunicorn)", [*gunicorn, "bench.bare_wsgi:app"],
+                  {**bare_env, "FEEDSVC_BIND": f"127.0.0.1:{port}"}, port)  # fmt: skip
 
-    columns = ["nginx static", "bare WSGI (gunicorn)", "feedsvc (gunicorn)",
-               "bare WSGI (granian)", "feedsvc (granian)", "feedsvc behind nginx"]  # fmt: skip
+        granian = {"GRANIAN": str(bin_dir / "granian")}
+        for name, module, env in (
+            ("feedsvc (granian)", "wsgi:app", base_env),
+            ("bare WSGI (granian)", "bench.bare_wsgi:app", bare_env),
+        ):
+            if name in wanted:
+                port = free_port()
+                start(name, ["deploy/granian.sh", module],
+                      {**env, **granian, "FEEDSVC_BIND": f"127.0.0.1:{port}"}, port)  # fmt: skip
+
+        etags = {name: fetch(urls[name], {})[1] for name in columns}
+        rates: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.rounds):
+            for scenario in SCENARIOS:
+                for name in columns:
+                    headers = scenario_headers(scenario, etags[name])
+                    rate = wrk(urls[name], headers, args.seconds, args.connections)
+                    rates.setdefault((name, scenario), []).append(rate)
+
     rows = []
     for scenario in SCENARIOS:
-        floor = summarize(results[("nginx static", scenario)]).median
+        floors = rates[("nginx static", scenario)]
         row = [scenario]
         for column in columns:
-            timing = summarize(results[(column, scenario)])
+            timing = summarize(rates[(column, scenario)])
             cell = f"{timing.median:,.0f} ({timing.low:,.0f}-{timing.high:,.0f})"
             if column != "nginx static":
-                cell += f", {timing.median / floor:.2f}"
+                ratios = summarize(
+                    [
+                        rate / floor
+                        for rate, floor in zip(rates[(column, scenario)], floors, strict=True)
+                    ]
+                )
+                cell += f", {ratios.median:.2f} ({ratios.low:.2f}-{ratios.high:.2f})"
             row.append(cell)
         rows.append(row)
     print(
         table(
             f"Requests/s for {FEED} ({len(body):,} bytes; gzip {len(gzip_body):,}), wrk -t2 "
-            f"-c{args.connections}, {args.rounds} runs of {args.seconds} s (nginx logs to a file, "
-            "Python servers log nothing): median (min-max), ratio to nginx static",
+            f"-c{args.connections}, {args.rounds} rounds of {args.seconds} s per column, taking "
+            "turns (nginx logs to a file, Python servers log nothing): median (min-max), and "
+            "the ratio to nginx static within each round: median (min-max)",
             ["scenario", *columns],
             rows,
         )

@@ -12,6 +12,11 @@
 # worker installs feedsvc.redact's filter on the granian.access logger).
 # SIGHUP replaces the workers (each loads the app and scans the store itself: there is no
 # preloading); SIGTERM stops, giving requests in flight 30 s.
+# Each worker runs the app on 4 threads: granian's default for WSGI is hundreds, which only
+# contend for the interpreter (a cached feed is 0.5 of nginx's rate with them, 0.6 with 4, in
+# bench/serve.py), while 4 let cached answers go on while one thread renders a changed feed.
+# Clients wait in granian's Rust layer, not on these threads.
+# An argument names another WSGI app to serve the same way (bench/serve.py's bare callable).
 set -eu
 bind="${FEEDSVC_BIND:-127.0.0.1:8000}"
 access_log="--access-log"
@@ -20,7 +25,7 @@ if [ "${FEEDSVC_ACCESS_LOG:-on}" = "off" ]; then
 fi
 exec "${GRANIAN:-granian}" --interface wsgi \
     --host "${bind%:*}" --port "${bind##*:}" \
-    --workers "${FEEDSVC_WORKERS:-2}" --runtime-threads 2 \
+    --workers "${FEEDSVC_WORKERS:-2}" --runtime-threads 2 --blocking-threads 4 \
     --respawn-failed-workers --workers-kill-timeout 30 \
     "$access_log" \
-    wsgi:app
+    "${1:-wsgi:app}"
