@@ -107,6 +107,7 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
     sendfile on;
+    tcp_nopush on;
     keepalive_requests 100000;
     types {{ application/rss+xml rss; }}
     server {{

@@ -479,7 +479,10 @@ events {{
 http {{
 {temp_paths}
     access_log off;
-    gzip on;  # as in Debian's /etc/nginx/nginx.conf, which deploy/nginx.conf is included in
+    # As in Debian's /etc/nginx/nginx.conf, which deploy/nginx.conf is included in.
+    sendfile on;
+    tcp_nopush on;
+    gzip on;
     include {folder / "feedsvc.conf"};
 }}
 """,
