@@ -913,7 +913,8 @@ class StoreReader:
         batches = [files[start : start + size] for start in range(0, len(files), size)]
         queue, queue_writer = os.pipe()
         # Every batch number at once, then end of file: the pipe is the queue (a batch number
-        # is one read of a few bytes, which no two processes can share).
+        # is one read of a few bytes, which no two processes can share). Even 10 million files
+        # make 5,000 numbers: far less than a pipe holds, so this write does not wait.
         os.write(queue_writer, b"".join(_BATCH_NUMBER.pack(n) for n in range(len(batches))))
         os.close(queue_writer)
         children = [self._fork_scanner(batches, queue) for _ in range(processes - 1)]
