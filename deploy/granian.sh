@@ -1,7 +1,7 @@
 #!/bin/sh
 # feedsvc under granian: the server to use when feedsvc answers clients directly, without
-# nginx's cache in front. Its Rust HTTP layer answers a cached feed two to four times as fast as
-# gunicorn's threads do (README, Performance). Run from the repository root, with the venv's
+# nginx's cache in front. Its Rust HTTP layer answers a cached feed three to five times as fast
+# as gunicorn's threads do (README, Performance). Run from the repository root, with the venv's
 # bin on PATH or GRANIAN set:
 #
 #   FEEDSVC_ARTICLES_DIR=/srv/feedsvc/articles FEEDSVC_STATE_DIR=/var/lib/feedsvc deploy/granian.sh
