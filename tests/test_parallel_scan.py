@@ -57,6 +57,7 @@ def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
     monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
     monkeypatch.setattr(store_module, "MIN_SCAN_BATCH", 2)  # batches of two: many, shared
     monkeypatch.setattr(store_module, "_scan_processes", lambda: 3)
+    monkeypatch.setattr(store_module, "_cached", lambda full: True)  # no reading ahead
     forked = []
     real_fork = os.fork
 
@@ -105,6 +106,7 @@ def parent_waits_until_the_child_exits(monkeypatch: pytest.MonkeyPatch) -> list[
 
     monkeypatch.setattr(os, "fork", counted_fork)
     monkeypatch.setattr(StoreReader, "_read_fresh", read_once_the_child_is_done)
+    monkeypatch.setattr(store_module, "_cached", lambda full: True)  # no reading ahead
     monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
     monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
     return exited
@@ -150,3 +152,77 @@ def test_the_batches_a_failed_child_took_are_read_by_the_parent(
     assert shared.problems == alone.problems
     assert "a scanning process failed (status 768)" in caplog.text
     assert "a scanning process left 1 batches unread; reading them here" in caplog.text
+
+
+def test_files_not_in_the_page_cache_are_read_ahead_by_a_child_that_is_then_reaped(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(store)
+    alone = read(store, tmp_path, "alone")
+    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
+    monkeypatch.setattr(store_module, "_cached", lambda full: False)  # as after a reboot
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    shared = read(store, tmp_path, "shared")
+    assert rendered(shared.articles) == rendered(alone.articles)
+    assert shared.problems == alone.problems
+    assert len(forked) == 2  # the reader ahead, and one scanning child
+    for pid in forked:  # both reaped: no zombie left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_the_reader_ahead_asks_for_every_file_in_order_and_only_when_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [(f"{n}.md", str(tmp_path / f"{n}.md")) for n in range(50)]
+    for _, full in files:
+        Path(full).write_text("x")
+    monkeypatch.setattr(store_module, "_cached", lambda full: True)
+    assert store_module._fork_prefetcher(files) == 0  # all in the page cache: no child
+    monkeypatch.setattr(store_module, "_cached", lambda full: False)
+    monkeypatch.setattr(store_module, "PREFETCH_THREADS", 1)  # one thread: in order
+    noted = tmp_path / "read-ahead"
+    real_read_ahead = store_module._read_ahead
+
+    def noted_read_ahead(full: str) -> None:  # (in the child: noted in a file)
+        with noted.open("a") as out:
+            out.write(full + "\n")
+        real_read_ahead(full)
+
+    monkeypatch.setattr(store_module, "_read_ahead", noted_read_ahead)
+    pid = store_module._fork_prefetcher(files)
+    assert pid
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    assert noted.read_text().splitlines() == [full for _, full in files]
+
+
+def test_the_page_cache_is_asked_without_reading_the_disk(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes(b"x" * 8192)
+    assert store_module._cached(str(path))  # just written: in the page cache
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # clean pages: dropped
+        try:
+            os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        except BlockingIOError:
+            pass  # dropped, and the system can tell
+        except OSError:
+            pytest.skip("no RWF_NOWAIT on this file system")
+        else:
+            pytest.skip("this file system keeps the pages")
+    finally:
+        os.close(fd)
+    assert not store_module._cached(str(path))
