@@ -1243,6 +1243,8 @@ def _fork_prefetcher(files: list[tuple[str, str]]) -> int:
     kernel to read them ahead, several at a time, in the order the scan takes them: each
     scanner would otherwise wait for the disk one file at a time. Only a hint: it reads nothing
     into Python. Its pid, or 0 when there is no need."""
+    if not (hasattr(os, "posix_fadvise") and hasattr(os, "RWF_NOWAIT")):  # Linux only
+        return 0
     sample = files[:: max(1, len(files) // PREFETCH_SAMPLE)]
     if sum(_cached(full) for _, full in sample) >= 0.9 * len(sample):
         return 0
