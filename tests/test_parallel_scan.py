@@ -49,16 +49,9 @@ def rendered(articles: tuple[Article, ...]) -> list[object]:
     return out
 
 
-def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    fill(store)
-    alone = read(store, tmp_path, "alone")
-    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
-    monkeypatch.setattr(store_module, "MIN_SCAN_BATCH", 2)  # batches of two: many, shared
-    monkeypatch.setattr(store_module, "_scan_processes", lambda: 3)
-    monkeypatch.setattr(store_module, "_cached", lambda full: True)  # no reading ahead
-    forked = []
+def counting_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the children this process forks from now on (for the test's end)."""
+    forked: list[int] = []
     real_fork = os.fork
 
     def counted_fork() -> int:
@@ -68,6 +61,19 @@ def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
         return pid
 
     monkeypatch.setattr(os, "fork", counted_fork)
+    return forked
+
+
+def test_a_parallel_first_scan_gives_the_snapshot_one_process_gives(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fill(store)
+    alone = read(store, tmp_path, "alone")
+    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "MIN_SCAN_BATCH", 2)  # batches of two: many, shared
+    monkeypatch.setattr(store_module, "_scan_processes", lambda: 3)
+    monkeypatch.setattr(store_module, "_cached", lambda full: True)  # no reading ahead
+    forked = counting_forks(monkeypatch)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="feedsvc.store"):
         shared = read(store, tmp_path, "shared")
@@ -83,15 +89,9 @@ def parent_waits_until_the_child_exits(monkeypatch: pytest.MonkeyPatch) -> list[
     """Make the parent, before its first file, wait until its one child has exited (without
     reaping it: the scan waits for it afterwards); the list says whether it had."""
     parent = os.getpid()
-    children: list[int] = []
-    real_fork, real_read = os.fork, StoreReader._read_fresh
+    children = counting_forks(monkeypatch)
+    real_read = StoreReader._read_fresh
     exited: list[bool] = []
-
-    def counted_fork() -> int:
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
 
     def child_exited() -> bool:
         return os.waitid(os.P_PID, children[0], os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
@@ -104,7 +104,6 @@ def parent_waits_until_the_child_exits(monkeypatch: pytest.MonkeyPatch) -> list[
             exited.append(child_exited())
         return real_read(self, relpath, full)
 
-    monkeypatch.setattr(os, "fork", counted_fork)
     monkeypatch.setattr(StoreReader, "_read_fresh", read_once_the_child_is_done)
     monkeypatch.setattr(store_module, "_cached", lambda full: True)  # no reading ahead
     monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
@@ -162,16 +161,7 @@ def test_files_not_in_the_page_cache_are_read_ahead_by_a_child_that_is_then_reap
     monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
     monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
     monkeypatch.setattr(store_module, "_cached", lambda full: False)  # as after a reboot
-    forked: list[int] = []
-    real_fork = os.fork
-
-    def counted_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forked.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counted_fork)
+    forked = counting_forks(monkeypatch)
     shared = read(store, tmp_path, "shared")
     assert rendered(shared.articles) == rendered(alone.articles)
     assert shared.problems == alone.problems
