@@ -26,9 +26,11 @@ class Timeline:
 
 
 def newest_first(articles: Iterable[Article]) -> tuple[Article, ...]:
-    """Newest published first; ties broken by id, so the order never depends on the store."""
+    """Newest published first; ties broken by id, so the order never depends on the store.
+    By the instant (two times in one zone would compare as wall times: wrong in the hour a
+    change to winter time repeats)."""
     by_id = sorted(articles, key=lambda a: a.id)
-    return tuple(sorted(by_id, key=lambda a: a.published, reverse=True))
+    return tuple(sorted(by_id, key=lambda a: a.published.timestamp(), reverse=True))
 
 
 def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timeline:
