@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from feedsvc import catalog as catalog_module
 from feedsvc.catalog import Catalog, scopes_of
 from feedsvc.model import (
     FEED_FORMATS,
@@ -14,6 +15,7 @@ from feedsvc.model import (
     FeedKey,
     Month,
     Scope,
+    ScopeKind,
     Site,
     label_slug,
     parse_feed_path,
@@ -276,3 +278,26 @@ def test_the_catalog_groups_as_scopes_of_says(site: Site) -> None:
     built = catalog(site, articles)
     assert {e.scope: [a.id for a in e.articles] for e in built.entries()} == expected
     assert {e.scope: e.label for e in built.entries()} == labels
+
+
+def test_scopes_are_grouped_on_first_use_once_and_not_for_the_site_feed(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    articles = [article(site, n, f"2025-03-0{n + 1} 10:00", tags="[chips]") for n in range(3)]
+    calls: list[str] = []
+    real = catalog_module._scope_keys
+
+    def counted(site: Site, article: Article) -> dict[tuple[ScopeKind, str], str]:
+        calls.append(article.id)
+        return real(site, article)
+
+    monkeypatch.setattr(catalog_module, "_scope_keys", counted)
+    built = catalog(site, articles)
+    document = built.document(FeedKey(SITE_SCOPE, "rss"))
+    assert document is not None
+    assert [a.id for a in document.articles] == ["id-2", "id-1", "id-0"]
+    assert calls == []  # the site feed needs no grouping
+    assert built.document(FeedKey(Scope("tag", "chips"), "atom")) is not None
+    assert built.document(FeedKey(Scope("category", "technology"), "json")) is not None
+    assert len(built.entries()) == 4
+    assert sorted(calls) == ["id-0", "id-1", "id-2"]  # grouped once
