@@ -880,7 +880,10 @@ class StoreReader:
     def _refresh(self, files: list[tuple[str, str]]) -> bool:
         """Read again those of the files whose stamp changed; whether any had."""
         processes = _scan_processes()
-        if not self._entries and len(files) >= PARALLEL_SCAN_FILES and processes > 1:
+        # The first scan only: later ones run in a serving process, whose other threads a
+        # fork must not catch holding a lock.
+        first = self._snapshot.version == 0 and not self._entries
+        if first and len(files) >= PARALLEL_SCAN_FILES and processes > 1:
             self._read_in_parallel(files, processes)  # (each process stats its own files)
             return True
         stale: list[tuple[str, str, os.stat_result | None, tuple[int, ...]]] = []
@@ -1212,8 +1215,8 @@ class StoreReader:
         )
 
 
-# What no two articles may share, in the order their conflicts are reported.
 _ID: Callable[[Article], str] = operator.attrgetter("id")
+# What no two articles may share, in the order their conflicts are reported.
 _CLAIMS: tuple[tuple[str, Callable[[Article], str]], ...] = (
     ("GUID", operator.attrgetter("guid")),
     ("id", _ID),

@@ -211,3 +211,22 @@ def test_the_page_cache_is_asked_without_reading_the_disk(tmp_path: Path) -> Non
     # refuses to wait for it).
     if store_module._cached(str(path)):
         pytest.skip("this file system kept the pages, or cannot tell (RWF_NOWAIT)")
+
+
+def test_only_the_first_scan_is_shared_later_ones_read_in_process_and_render_at_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    state = tmp_path / "state"
+    state.mkdir()
+    reader = StoreReader(settings.articles_dir, settings.site, state_folder=state)
+    assert reader.scan().articles == ()  # the first scan: an empty store
+    monkeypatch.setattr(store_module, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(store_module, "_scan_processes", lambda: 2)
+    forked = counting_forks(monkeypatch)
+    store.add("good.md", id="good")
+    store.add("deep.md", id="deep", body="<div>" * 300 + "x" + "</div>" * 300)
+    snapshot = reader.scan()
+    assert forked == []  # a serving process's threads must not meet a fork
+    assert [a.id for a in snapshot.articles] == ["good"]  # the bad body reported at once
+    assert [p.path for p in snapshot.problems] == ["deep.md"]
