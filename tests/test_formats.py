@@ -140,11 +140,13 @@ def test_sources_close_the_content_in_the_article_language(site: Site) -> None:
     assert contents[0].endswith("<p>Source: xinmin, China Daily</p>")
     assert contents[1] is not None
     assert contents[1].endswith("<p>Quelle: LEAD, Gotion &amp; Co</p>")
-    assert [s.text for s in items[0].findall("dc:source", NS)] == ["xinmin", "China Daily"]
+    # One dc:source per item, the sources in their order (a validator rejects a second one).
+    assert [s.text for s in items[0].findall("dc:source", NS)] == ["xinmin; China Daily"]
+    assert [s.text for s in items[1].findall("dc:source", NS)] == ["LEAD; Gotion & Co"]
     atom = parse_xml(render_path(site, [english, german], "all.atom"))
     entry = atom.find(f"{ATOM}entry")
     assert entry is not None
-    assert [s.text for s in entry.findall("dc:source", NS)] == ["xinmin", "China Daily"]
+    assert [s.text for s in entry.findall("dc:source", NS)] == ["xinmin; China Daily"]
     check_feed(body)
 
 
