@@ -19,11 +19,14 @@ LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 RSS_ZONE = re.compile(r" [+-]\d{4}$")
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+PREFIXES = {ATOM_NS: "atom", CONTENT_NS: "content", DC_NS: "dc"}
 # Namespaces the W3C feed validator knows and accepts in the places we use them.
 KNOWN_NAMESPACES = {
     ATOM_NS,
-    "http://purl.org/rss/1.0/modules/content/",
-    "http://purl.org/dc/elements/1.1/",
+    CONTENT_NS,
+    DC_NS,
     MEDIA_NS,
     HISTORY_NS,
 }
@@ -38,6 +41,33 @@ RSS_ITEM_ELEMENTS = {
 }  # fmt: skip
 ARCHIVE_RELS = {"prev-archive", "next-archive", "current"}
 
+# Elements allowed at most once in their parent: the W3C Feed Validator reports a second one as
+# an error (DuplicateElement). Dublin Core in a channel, item, feed or entry alike; dc:creator,
+# subject, publisher, contributor, relation and coverage may repeat.
+DC_ONCE = {
+    f"{{{DC_NS}}}{name}"
+    for name in ("title", "description", "type", "format", "source", "language", "rights", "date")
+}
+# RSS 2.0 describes each channel element but category and item as one value, and the validator
+# rejects a second (image, textInput, skipHours and skipDays included).
+RSS_CHANNEL_ONCE = RSS_CHANNEL_ELEMENTS - {"category", "item"} | DC_ONCE
+# Likewise each item element but category, and content:encoded.
+RSS_ITEM_ONCE = RSS_ITEM_ELEMENTS - {"category"} | {f"{{{CONTENT_NS}}}encoded"} | DC_ONCE
+# RFC 4287 4.1.1, 4.1.2: "MUST NOT contain more than one" (id, title and updated, exactly once,
+# are _common_atom's); 3.2.2, 3.2.3: a person's uri and email.
+ATOM_FEED_ONCE = {f"{A}{n}" for n in ("generator", "icon", "logo", "rights", "subtitle")} | DC_ONCE
+ATOM_ENTRY_ONCE = {
+    f"{A}{n}" for n in ("content", "published", "rights", "source", "summary")
+} | DC_ONCE
+ATOM_PERSON_ONCE = {f"{A}uri", f"{A}email"}
+# OPML 2.0: "a single <head> element and a single <body> element"; each head element holds one
+# value, and the validator rejects a second.
+OPML_ONCE = {"head", "body"}
+OPML_HEAD_ONCE = {
+    "title", "dateCreated", "dateModified", "ownerName", "ownerEmail", "ownerId", "docs",
+    "expansionState", "vertScrollState", "windowTop", "windowLeft", "windowBottom", "windowRight",
+}  # fmt: skip
+
 
 def _absolute_iri(value: str | None) -> bool:
     return bool(value) and bool(urlsplit(value or "").scheme) and " " not in (value or "")
@@ -47,6 +77,44 @@ def _once(parent: etree._Element, name: str, where: str, problems: list[str]) ->
     count = len(parent.findall(f"{A}{name}"))
     if count != 1:
         problems.append(f"{where}: atom:{name} occurs {count} times, must be once")
+
+
+def _prefixed(tag: str) -> str:
+    namespace = _namespace(tag)
+    local = tag.rsplit("}", 1)[-1]
+    return f"{PREFIXES[namespace]}:{local}" if namespace in PREFIXES else local
+
+
+def _repeated(parent: etree._Element, once: set[str], where: str) -> list[str]:
+    counts = Counter(child.tag for child in parent.iterchildren(etree.Element))
+    return [
+        f"{where}: <{_prefixed(tag)}> occurs {count} times, at most once allowed"
+        for tag, count in counts.items()
+        if count > 1 and tag in once
+    ]
+
+
+def duplicate_violations(document: etree._Element) -> list[str]:
+    """Elements repeated where RSS 2.0, RFC 4287, OPML 2.0 or the W3C Feed Validator allow one,
+    in an RSS, Atom or OPML document (in document order); empty for any other root."""
+    problems: list[str] = []
+    if document.tag == "rss":
+        problems += _repeated(document, {"channel"}, "rss")
+        for channel in document.findall("channel"):
+            problems += _repeated(channel, RSS_CHANNEL_ONCE, "channel")
+            for index, item in enumerate(channel.findall("item")):
+                problems += _repeated(item, RSS_ITEM_ONCE, f"item {index + 1}")
+    elif document.tag == f"{A}feed":
+        problems += _repeated(document, ATOM_FEED_ONCE, "feed")
+        for index, entry in enumerate(document.findall(f"{A}entry")):
+            problems += _repeated(entry, ATOM_ENTRY_ONCE, f"entry {index + 1}")
+        for person in document.iter(f"{A}author", f"{A}contributor"):
+            problems += _repeated(person, ATOM_PERSON_ONCE, "a person construct")
+    elif document.tag == "opml":
+        problems += _repeated(document, OPML_ONCE, "opml")
+        for head in document.findall("head"):
+            problems += _repeated(head, OPML_HEAD_ONCE, "head")
+    return problems
 
 
 def _common_atom(element: etree._Element, where: str, problems: list[str]) -> None:
@@ -130,6 +198,7 @@ def atom_violations(document: etree._Element) -> list[str]:
     if document.tag != f"{A}feed":
         return [f"the root is {document.tag}, not atom:feed"]
     problems.extend(_extension_violations(document, document.findall(f"{A}entry")))
+    problems.extend(duplicate_violations(document))
     _common_atom(document, "feed", problems)
     if not any(link.get("rel") == "self" for link in document.findall(f"{A}link")):
         problems.append("feed: no self link (RFC 4287 4.1.1 SHOULD)")
@@ -149,8 +218,6 @@ def atom_violations(document: etree._Element) -> list[str]:
         )
         if content is None and not has_alternate:
             problems.append(f"{where}: neither content nor an alternate link (4.1.1)")
-        if len(entry.findall(f"{A}summary")) > 1 or len(entry.findall(f"{A}content")) > 1:
-            problems.append(f"{where}: more than one summary or content")
     return problems
 
 
@@ -163,6 +230,7 @@ def rss_violations(document: etree._Element) -> list[str]:
         return [f"{len(channels)} channel elements"]
     channel = channels[0]
     problems = _extension_violations(document, channel.findall("item"))
+    problems.extend(duplicate_violations(document))
     for element in channel:
         if _namespace(element.tag) is None and element.tag not in RSS_CHANNEL_ELEMENTS:
             problems.append(f"channel: <{element.tag}> is not an RSS 2.0 element")
@@ -171,8 +239,8 @@ def rss_violations(document: etree._Element) -> list[str]:
             if _namespace(element.tag) is None and element.tag not in RSS_ITEM_ELEMENTS:
                 problems.append(f"item: <{element.tag}> is not an RSS 2.0 element")
     for name in ("title", "link", "description"):
-        if len(channel.findall(name)) != 1:
-            problems.append(f"channel: <{name}> must occur once")
+        if channel.find(name) is None:
+            problems.append(f"channel: <{name}> is missing")
     if not _absolute_iri(channel.findtext("link")):
         problems.append("channel: <link> is not an absolute URL")
     self_links = [link for link in channel.findall(f"{A}link") if link.get("rel") == "self"]
@@ -189,9 +257,6 @@ def rss_violations(document: etree._Element) -> list[str]:
         where = f"item {index + 1}"
         if item.find("title") is None and item.find("description") is None:
             problems.append(f"{where}: needs a title or a description")
-        for name in ("title", "link", "description", "guid", "pubDate", "enclosure"):
-            if len(item.findall(name)) > 1:
-                problems.append(f"{where}: <{name}> occurs more than once")
         guid = item.find("guid")
         if guid is not None:
             guids[guid.text] += 1

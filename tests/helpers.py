@@ -36,7 +36,7 @@ from feedsvc.settings import build_site
 from feedsvc.store import parse_article
 from feedsvc.timeline import Timeline, visible
 
-from .conformance import atom_violations, rss_violations
+from .conformance import atom_violations, duplicate_violations, rss_violations
 from .jsonfeed_schema import json_feed_violations
 
 # nginx lives in /usr/sbin, which a user's PATH may lack.
@@ -167,9 +167,13 @@ def make_app(
 
 
 def parse_xml(body: bytes) -> etree._Element:
-    """Strict XML parsing: no recover mode, no network, no entities."""
+    """Strict XML parsing: no recover mode, no network, no entities. An RSS, Atom or OPML
+    document must also repeat no element allowed once, wherever a test reads it."""
     parser = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
-    return etree.fromstring(body, parser)
+    document = etree.fromstring(body, parser)
+    repeated = duplicate_violations(document)
+    assert repeated == [], repeated
+    return document
 
 
 def check_feed(body: bytes) -> Any:

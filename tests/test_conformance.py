@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
-from .conformance import atom_violations, rss_violations
+from .conformance import atom_violations, duplicate_violations, rss_violations
 from .helpers import parse_xml
 from .jsonfeed_schema import json_feed_violations
 
@@ -82,6 +84,64 @@ def test_extension_rules_we_check() -> None:
         "channel: <image2> is not an RSS 2.0 element",
         "item: <summary> is not an RSS 2.0 element",
     ]
+
+
+REPEATED_RSS = b"""<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+    <link>https://example.com/</link><description>D</description>
+    <atom:link rel="self" href="https://example.com/feed"/>
+    <image><url>https://example.com/a.png</url><title>T</title><link>https://example.com/</link>
+    </image><skipDays><day>Sunday</day></skipDays><category>a</category><category>b</category>
+    <image><url>https://example.com/b.png</url><title>T</title><link>https://example.com/</link>
+    </image><skipDays><day>Monday</day></skipDays>
+    <item><title>A</title><dc:creator>Ann</dc:creator><dc:creator>Bo</dc:creator>
+    <dc:source>Guancha</dc:source><dc:source>Wccftech</dc:source><category>x</category>
+    <category>y</category><dc:date>2025-03-10</dc:date><dc:date>2025-03-11</dc:date></item>
+    </channel></rss>"""
+REPEATED_ATOM = b"""<feed xmlns="http://www.w3.org/2005/Atom"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"><id>tag:example.com,2025:feed</id>
+    <title>T</title><updated>2025-01-01T00:00:00Z</updated><subtitle>S</subtitle>
+    <subtitle>S again</subtitle><link rel="self" href="https://example.com/feed"/>
+    <author><name>N</name><email>a@example.com</email><email>b@example.com</email></author>
+    <entry><id>tag:example.com,2025:1</id><title>E</title><updated>2025-01-01T00:00:00Z</updated>
+    <link href="https://example.com/1"/><summary>one</summary><summary>two</summary>
+    <published>2025-01-01T00:00:00Z</published><published>2025-01-02T00:00:00Z</published>
+    <dc:source>Guancha</dc:source><dc:source>Wccftech</dc:source>
+    <dc:subject>a</dc:subject><dc:subject>b</dc:subject></entry></feed>"""
+REPEATED_OPML = b"""<opml version="2.0"><head><title>A</title><title>B</title>
+    <dateModified>Mon, 03 Mar 2025 09:30:00 +0100</dateModified></head>
+    <body><outline text="x"/></body><body><outline text="y"/></body></opml>"""
+
+
+def test_elements_allowed_once_are_caught_when_repeated() -> None:
+    parser = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
+    rss, atom, opml = (
+        etree.fromstring(d, parser) for d in (REPEATED_RSS, REPEATED_ATOM, REPEATED_OPML)
+    )
+    # Only what may not repeat: dc:creator, dc:subject and category may.
+    assert duplicate_violations(rss) == [
+        "channel: <image> occurs 2 times, at most once allowed",
+        "channel: <skipDays> occurs 2 times, at most once allowed",
+        "item 1: <dc:source> occurs 2 times, at most once allowed",
+        "item 1: <dc:date> occurs 2 times, at most once allowed",
+    ]
+    assert duplicate_violations(atom) == [
+        "feed: <atom:subtitle> occurs 2 times, at most once allowed",
+        "entry 1: <atom:summary> occurs 2 times, at most once allowed",
+        "entry 1: <atom:published> occurs 2 times, at most once allowed",
+        "entry 1: <dc:source> occurs 2 times, at most once allowed",
+        "a person construct: <atom:email> occurs 2 times, at most once allowed",
+    ]
+    assert duplicate_violations(opml) == [
+        "opml: <body> occurs 2 times, at most once allowed",
+        "head: <title> occurs 2 times, at most once allowed",
+    ]
+    # The feed checks include the rule, and every document a test reads goes through it.
+    assert rss_violations(rss) == duplicate_violations(rss)  # nothing else is wrong
+    assert atom_violations(atom) == duplicate_violations(atom)
+    for document in (REPEATED_RSS, REPEATED_ATOM, REPEATED_OPML):
+        with pytest.raises(AssertionError, match="at most once allowed"):
+            parse_xml(document)
 
 
 def test_json_feed_rules_we_check() -> None:
