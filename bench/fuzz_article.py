@@ -44,11 +44,11 @@ def check_rejection(error: ArticleError) -> None:
 
 def test_one_input(data: bytes) -> None:
     try:
-        article = read_article_bytes(data, path="fuzz.md", site=SITE)
+        article, text = read_article_bytes(data, path="fuzz.md", site=SITE)
     except ArticleError as error:
         check_rejection(error)
         return
-    assert_served_safely(article, SITE)
+    assert_served_safely(article, text, SITE)
 
 
 def main() -> None:

@@ -7,7 +7,9 @@ rendering the same 50 items in the same process.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +20,9 @@ from feedsvc.catalog import Catalog, feed_url, item_content_html
 from feedsvc.model import FEED_FORMATS, SITE_SCOPE, FeedKey, Site
 from feedsvc.render import render_feed
 from feedsvc.settings import load_settings
+from feedsvc.state import State
 from feedsvc.store import StoreReader
+from feedsvc.texts import Texts
 from feedsvc.timeline import visible
 
 from .common import table, timed
@@ -48,7 +52,7 @@ def django_feed(site: Site, catalog: Catalog, fmt: str) -> bytes:
             title=article.title,
             link=article.link,
             # feedgenerator writes no content:encoded: a Django site puts the text here.
-            description=item_content_html(article),
+            description=item_content_html(article, document.text(article)),
             unique_id=article.guid,
             unique_id_is_permalink=False,
             pubdate=article.published,
@@ -69,12 +73,22 @@ def main() -> None:
     django_settings.configure()
     config = load_settings({"ARTICLES_DIR": str(args.store)})
     site = config.site
-    snapshot = StoreReader(config.articles_dir, site).scan()
-    catalog = Catalog(site, visible(snapshot.articles, FAR_FUTURE, site.timezone))
+    with tempfile.TemporaryDirectory() as scratch:
+        state = State(Path(scratch))
+        reader = StoreReader(config.articles_dir, site, state)
+        snapshot = reader.scan()
+        texts = Texts(state, reader.version_bytes)
+        catalog = Catalog(site, visible(snapshot.articles, FAR_FUTURE, site.timezone))
+        documents = {}
+        for fmt in FEED_FORMATS:
+            document = catalog.document(FeedKey(SITE_SCOPE, fmt))
+            assert document is not None
+            resolved, failures = texts.resolve(document.articles)
+            assert not failures, failures
+            documents[fmt] = dataclasses.replace(document, texts=resolved)
     rows = []
     for fmt in FEED_FORMATS:
-        document = catalog.document(FeedKey(SITE_SCOPE, fmt))
-        assert document is not None
+        document = documents[fmt]
         assert len(document.articles) == 50
         ours = timed(lambda: render_feed(site, document))  # noqa: B023 - called right here
         size = len(render_feed(site, document))

@@ -9,10 +9,11 @@ from pathlib import Path
 from flask import Flask
 
 from . import redact, web, websub
-from .lastmod import LastModifiedLedger
+from .keeper import Clock
 from .partners import PartnerRegistry
-from .service import Clock, FeedService
+from .service import FeedService, Policy
 from .settings import env_config, load_settings
+from .state import State
 
 __all__ = ["create_app"]
 
@@ -21,35 +22,40 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(config: Mapping[str, object] | None = None, *, clock: Clock | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, object] | None = None,
+    *,
+    clock: Clock | None = None,
+    policy: Policy | None = None,
+) -> Flask:
     """The Flask app over one article store.
 
     Configuration: defaults < the store's site.toml < FEEDSVC_* environment < ``config``
     (upper-case keys without the prefix, e.g. ``{"ARTICLES_DIR": ...}``). ``clock`` decides
-    what is published yet; tests pass a fixed one. Raises ConfigError when the site is
-    misconfigured. With hub_urls (and WEBSUB_NOTIFY on), a WebSub notifier thread starts
-    (``app.extensions["feedsvc.websub"]``; its ``stop()`` ends it).
+    what is published yet; tests pass a fixed one, and their own tuning ``policy``. Raises
+    ConfigError when the site is misconfigured. With hub_urls (and WEBSUB_NOTIFY on), a
+    WebSub notifier thread starts (``app.extensions["feedsvc.websub"]``; ``stop()`` ends it).
     """
     app = Flask(__name__)
     app.config.update(env_config())
     if config:
         app.config.update(config)
     settings = load_settings(app.config)
-    state_dir = settings.state_dir or Path(app.instance_path)
-    ledger = LastModifiedLedger(state_dir)
+    # The machine's state database (state.py), shared by every process serving this store.
+    state = State(settings.state_dir or Path(app.instance_path))
     registry = None
     if settings.partners_file is not None:
         # Looked at no more often than the store, and never per request.
         registry = PartnerRegistry(settings.partners_file, settings.rescan_interval)
     # Partner tokens travel in paths and headers: keep them out of every server's log.
     redact.install()
-    service = FeedService(settings, clock=clock or _utc_now, ledger=ledger)
+    service = FeedService(settings, clock=clock or _utc_now, state=state, policy=policy)
     web.register(app, service, registry)
     if settings.site.hub_urls and settings.websub_notify:
         notifier = websub.Notifier(
             service,
             settings.site,
-            state_dir,
+            state,
             check_interval=settings.rescan_interval,
             retry_delay=settings.websub_retry_delay,
             retry_window=settings.websub_retry_window,

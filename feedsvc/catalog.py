@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from urllib.parse import quote
@@ -21,6 +21,7 @@ from .model import (
     FEED_FORMATS,
     SITE_SCOPE,
     Article,
+    ArticleText,
     FeedKey,
     Month,
     Scope,
@@ -80,6 +81,13 @@ class FeedDocument:
     updated: datetime
     prev_archive: FeedKey | None  # the next older archive document (RFC 5005)
     next_archive: FeedKey | None  # the next newer archive document; None for the open month
+    # Each article's text, by id: filled in by the service (resolved), never by the catalog.
+    texts: Mapping[str, ArticleText] = field(default_factory=dict)
+
+    def text(self, article: Article) -> ArticleText:
+        """The text of one of the document's articles; KeyError if the document was handed
+        over unresolved (a bug: the service resolves texts before rendering)."""
+        return self.texts[article.id]
 
     @property
     def is_archive(self) -> bool:
@@ -345,16 +353,16 @@ def attribution_html(article: Article) -> str:
     return f"<p>{label}: {escape(', '.join(article.sources), quote=False)}</p>"
 
 
-def item_content_html(article: Article) -> str:
+def item_content_html(article: Article, text: ArticleText) -> str:
     """The full text of an item: the body, then its attribution."""
-    return _join_html(article.content_html, attribution_html(article))
+    return _join_html(text.content_html, attribution_html(article))
 
 
-def item_summary_html(site: Site, article: Article) -> str:
+def item_summary_html(site: Site, article: Article, text: ArticleText) -> str:
     """The summary of an item; in a summary-only site it carries the attribution too."""
     if site.full_content:
-        return article.summary_html
-    return _join_html(article.summary_html, attribution_html(article))
+        return text.summary_html
+    return _join_html(text.summary_html, attribution_html(article))
 
 
 def _join_html(*fragments: str) -> str:

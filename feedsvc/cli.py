@@ -6,17 +6,20 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import ConfigError, ExportError
+from .errors import ArticleError, ConfigError, ExportError
 from .export import SNIPPET_NAME, build
 from .model import LANGUAGE_PATTERN, PARTNER_NAME_PATTERN, Partner
 from .partners import editing, hash_token, new_token
 from .settings import Settings, env_config, load_settings, read_partners_file
-from .store import StoreReader, TextError, slugify
+from .state import State
+from .store import StoreReader, slugify
+from .texts import Texts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,14 +102,19 @@ def _settings(store: str | None) -> Settings:
 def _check(settings: Settings) -> int:
     # The reader logs each rejection for the service's log; here they are printed instead.
     logging.getLogger("feedsvc.store").setLevel(logging.ERROR)
-    reader = StoreReader(settings.articles_dir, settings.site)
-    snapshot = reader.scan()
-    # The service renders texts when a feed first shows them; a check renders every one.
-    for article in snapshot.articles:
-        try:
-            article.source.text()
-        except TextError as error:
-            snapshot = reader.withdraw(error)
+    with tempfile.TemporaryDirectory(prefix="feedsvc-check-") as scratch:
+        # With the service's state folder, files broken since the service last read them are
+        # reported with the last good version it keeps serving.
+        state = State(settings.state_dir or Path(scratch))
+        reader = StoreReader(settings.articles_dir, settings.site, state)
+        snapshot = reader.scan()
+        # The service renders texts when a feed first shows them; a check renders every one.
+        texts = Texts(state, reader.version_bytes)
+        for article in snapshot.articles:
+            try:
+                texts.text(article)
+            except ArticleError as error:
+                snapshot = reader.withdraw(article, error.detail)
     for problem in snapshot.problems:
         print(problem)
     rejected = len({p.path for p in snapshot.problems})

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from .catalog import Catalog, document_keys, feed_url
 from .errors import ExportError
-from .lastmod import LastModifiedLedger
 from .model import FEED_FORMATS, SITE_SCOPE, FeedFormat, FeedKey, Scope
 from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
 from .render import CONTENT_TYPES
 from .service import INDEX_CONTENT_TYPE, INDEX_NAME, OPML_NAME, FeedService, RenderedDocument
 from .settings import Settings
+from .state import State
 
 # The nginx snippet, written beside the documents; the snippet itself answers 404 for it.
 SNIPPET_NAME = "feedsvc-nginx.conf"
@@ -67,10 +67,12 @@ def build(
     _check_target(out)
     # One moment and one store scan for the whole build: every document from one view.
     frozen = replace(settings, rescan_interval=math.inf)
-    service = FeedService(frozen, clock=lambda: now, ledger=LastModifiedLedger(state_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    scratch = tempfile.TemporaryDirectory(prefix="feedsvc-build-")
     try:
+        state = State(state_dir if state_dir is not None else Path(scratch.name))
+        service = FeedService(frozen, clock=lambda: now, state=state)
         count = 0
         for document in exported_documents(service):
             _write(staging, document, precompress=precompress)
@@ -85,6 +87,8 @@ def build(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        scratch.cleanup()
     return count
 
 

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal, Protocol
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 FeedFormat = Literal["rss", "atom", "json"]
@@ -87,29 +87,10 @@ class ArticleText:
     summary_text: str  # the same summary as plain text, for formats that want no markup
 
 
-class TextSource(Protocol):
-    """Where an article's rendered text comes from: at hand, or rendered on first use (a store
-    of 100,000 articles is listed from front matter alone; see store.py)."""
-
-    def text(self) -> ArticleText:
-        """The rendered text; raises errors.ArticleError when this version cannot give it."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ReadyText:
-    """Text rendered already."""
-
-    rendered: ArticleText
-
-    def text(self) -> ArticleText:
-        return self.rendered
-
-
 @dataclass(frozen=True, slots=True)
 class Article:
-    """One servable article version: its front matter validated; its text rendered and
-    sanitized once, at the latest when a document first needs it."""
+    """One servable article version, from its front matter. Its text (an ArticleText) is
+    rendered from the same version's body when a document first shows it (service.py)."""
 
     id: str
     guid: str
@@ -126,22 +107,8 @@ class Article:
     image: Image | None
     sources: tuple[str, ...]
     draft: bool
-    source: TextSource  # equal for equal versions of one file
-
-    @property
-    def content_html(self) -> str:
-        """The sanitized body."""
-        return self.source.text().content_html
-
-    @property
-    def summary_html(self) -> str:
-        """The sanitized summary: the front-matter summary or an excerpt of the body."""
-        return self.source.text().summary_html
-
-    @property
-    def summary_text(self) -> str:
-        """The summary as plain text."""
-        return self.source.text().summary_text
+    summary: str  # the front-matter summary as written (Markdown or HTML); "": an excerpt
+    version: str  # names the file version (a digest of its bytes), and so its text
 
 
 # A partner's name: part of its Atom ids and a TOML key in the partners file.

@@ -159,12 +159,13 @@ def _write_rss_item(lines: list[str], site: Site, document: FeedDocument, articl
     lines.append("    <item>\n")
     _element(lines, indent, "title", article.title)
     _element(lines, indent, "link", article.link)
-    summary = item_summary_html(site, article)
+    text = document.text(article)
+    summary = item_summary_html(site, article, text)
     if summary:
         _element(lines, indent, "description", summary)
     if site.full_content:
         # HTML as escaped text, never CDATA: "]]>" in an article is fine.
-        _element(lines, indent, "content:encoded", item_content_html(article))
+        _element(lines, indent, "content:encoded", item_content_html(article, text))
     _element(lines, indent, "guid", article.guid, isPermaLink="false")
     _element(lines, indent, "category", _category_label(site, article), domain=_scheme(site))
     for tag in article.tags:
@@ -238,11 +239,12 @@ def _write_atom_entry(
         if image.length is not None:
             enclosure["length"] = str(image.length)
         _empty(lines, indent, "link", enclosure)
-    summary = item_summary_html(site, article)
+    text = document.text(article)
+    summary = item_summary_html(site, article, text)
     if summary:
         _element(lines, indent, "summary", summary, type="html")
     if site.full_content:
-        _element(lines, indent, "content", item_content_html(article), type="html")
+        _element(lines, indent, "content", item_content_html(article, text), type="html")
     category = {"term": article.category, "label": _category_label(site, article)}
     category["scheme"] = _scheme(site)
     _empty(lines, indent, "category", category)

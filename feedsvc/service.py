@@ -1,29 +1,29 @@
-"""Glue between the store and HTTP: rendered feeds, memoized per store version and timeline.
+"""The feed lookups: rendered documents, memoized per store version and timeline.
 
-A request for an unchanged feed only looks up bytes here. The store is looked at again at most
-once per ``rescan_interval`` (by whichever request comes first, never blocking the others), and
-the timeline is recomputed when the store changes or a scheduled article falls due.
+A request for an unchanged document is a lookup here. When the store changes or a scheduled
+article falls due, one thread builds the new view (timeline and catalog) while the others go on
+with the old one; in a new view, one thread renders a document while the others are answered
+with its previous bytes and their own validators (an ETag is always the ETag of the bytes
+sent). Before a document is rendered, the texts of its articles are resolved (texts.py); an
+article whose text fails is withdrawn from the store (keeper.py) and the document made again
+from the new snapshot, in this one place.
 """
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
 import logging
 import math
-import os
 import threading
-import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from .catalog import Catalog
-from .lastmod import LastModifiedLedger
+from .catalog import Catalog, FeedDocument
+from .keeper import Clock, KeeperPolicy, StoreKeeper
 from .model import FeedKey, Partner, Problem, Scope
 from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
 from .opml import render_opml
@@ -31,26 +31,28 @@ from .pages import render_index
 from .partners import partner_site, partner_timeline
 from .render import CONTENT_TYPES, render_feed
 from .settings import Settings
-from .store import StoreReader, StoreSnapshot, TextError, paused_gc
-from .timeline import Timeline, visible
+from .state import State
+from .store import StoreSnapshot, paused_gc
+from .texts import Texts
+from .timeline import visible
 
-Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 
 OPML_NAME = "feeds.opml"
-# Rendered archive documents kept per worker, plain and gzip together; a miss re-renders one
-# month (milliseconds), and Last-Modified stays put for the same bytes (the ledger).
-ARCHIVE_MEMO_BYTES = 64 * 1024 * 1024
-# Partner documents kept per worker, likewise: partners are few, but each sees its own bytes.
-PARTNER_MEMO_BYTES = 64 * 1024 * 1024
 INDEX_NAME = "index.html"
 INDEX_CONTENT_TYPE = "text/html; charset=utf-8"
-# Seconds between two writes of the store index (in the background) while the store changes,
-# and before the first after a cold start.
-INDEX_SAVE_INTERVAL = 60.0
-INDEX_FIRST_SAVE_DELAY = 5.0
-# Stores at least this large are moved out of the garbage collector's sight once loaded.
-FREEZE_ARTICLES = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The service's tuning knobs; tests pass their own."""
+
+    keeper: KeeperPolicy = field(default_factory=KeeperPolicy)
+    # Rendered archive documents kept per process, plain and gzip together; a miss renders
+    # one month again (milliseconds), and Last-Modified stays put for the same bytes.
+    archive_memo_bytes: int = 64 * 1024 * 1024
+    # Partner documents kept per process, likewise: partners are few, but each sees its own.
+    partner_memo_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +84,29 @@ class Health:
     problem: str | None  # why the store cannot be read
     articles_served: int  # published now
     files_rejected: int
+    last_good_served: int  # rejected files whose last good version is served instead
     last_scan: datetime  # when the store was last read completely
 
 
 _K = TypeVar("_K")
+_K_contra = TypeVar("_K_contra", contravariant=True)
+
+
+class _Memo(Protocol[_K_contra]):
+    def get(self, key: _K_contra) -> RenderedDocument | None: ...
+    def keep(self, key: _K_contra, rendered: RenderedDocument) -> None: ...
+
+
+class _Kept(dict[_K, RenderedDocument]):
+    """Documents kept as long as their view: few, and asked for all the time."""
+
+    def keep(self, key: _K, rendered: RenderedDocument) -> None:
+        self[key] = rendered
 
 
 class _Recent(Generic[_K]):
-    """Rendered documents, the most recently used first out of mind when they take more than
-    ``budget`` bytes (plain and gzip together)."""
+    """Rendered documents, the least recently used first out of mind when they take more
+    than ``budget`` bytes (plain and gzip together)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -117,116 +133,76 @@ class _Recent(Generic[_K]):
         return iter(self._documents)
 
 
+PartnerKey = tuple[Partner, bool, FeedKey]  # partner record, reads by URL (not Bearer), key
+
+
 @dataclass(slots=True)
 class _View:
     """What is served now: a timeline of one store version, and what was rendered from it."""
 
-    version: int
-    timeline: Timeline
+    snapshot: StoreSnapshot
     catalog: Catalog
-    documents: dict[DocumentKey, RenderedDocument] = field(default_factory=dict)
+    documents: _Kept[DocumentKey]
     # Archive documents: many (every feed, month and format) and rarely asked for twice (nginx
     # or the client caches them for a day), so only the most recently used are kept.
-    archives: _Recent[FeedKey] = field(default_factory=lambda: _Recent(ARCHIVE_MEMO_BYTES))
-    # Partner documents (partners.py), by partner record, link form (URL or Bearer) and key;
-    # kept like archives, and each partner's catalog of what it may read.
-    partner_documents: _Recent[tuple[Partner, bool, FeedKey]] = field(
-        default_factory=lambda: _Recent(PARTNER_MEMO_BYTES)
-    )
+    archives: _Recent[FeedKey]
+    # Partner documents (partners.py), and each partner's catalog of what it may read.
+    partner_documents: _Recent[PartnerKey]
     partner_catalogs: dict[Partner, Catalog] = field(default_factory=dict)
+    # The documents of the view before, served while this view renders its own.
+    previous: dict[object, RenderedDocument] = field(default_factory=dict)
+    # The documents being rendered now, each by one thread; the event is set when it is done.
+    rendering: dict[object, threading.Event] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Withdrawn(Exception):
+    """Some article of a document had no text and was withdrawn: make the document again."""
 
 
 class FeedService:
-    def __init__(self, settings: Settings, *, clock: Clock, ledger: LastModifiedLedger) -> None:
+    """Every document served from one store: looked up, or rendered once per version."""
+
+    def __init__(
+        self, settings: Settings, *, clock: Clock, state: State, policy: Policy | None = None
+    ) -> None:
         self.settings = settings
+        self.state = state
         self._clock = clock
-        self._ledger = ledger
-        self._scan_lock = threading.Lock()
-        self._render_lock = threading.Lock()
+        self._policy = policy or Policy()
+        self.keeper = StoreKeeper(settings, state, clock, self._policy.keeper)
+        self._texts = Texts(state, self.keeper.reader.version_bytes)
         self._view_lock = threading.Lock()
         self._view_listeners: list[Callable[[Catalog], None]] = []
-        self._keeper_pid = 0  # the process whose background work has started
-        # No cyclic collection while the first records and view are made: the collector would
-        # walk them all as soon as it ran again, unless they are frozen first (below).
-        with paused_gc():
-            reader = StoreReader(settings.articles_dir, settings.site, state_folder=ledger.folder)
-            # Restored from the store index: serve that at once; the first sweep of the store
-            # runs in the background (see _start_keeping).
-            self._reader, self._restoring = reader, reader.restored
-            self._snapshot = reader.snapshot if self._restoring else reader.scan()
-            self._view = self._make_view(self._snapshot, clock())
-            if len(self._snapshot.articles) >= FREEZE_ARTICLES:
-                # A large store's records live as long as the process: out of the cyclic
-                # collector's sight, a collection does not walk them all (a second for
-                # 100,000 articles, on some request), and forked workers keep sharing pages.
-                gc.freeze()
-        # The snapshot version last written to the store index (or read from it).
-        self._saved_version = self._snapshot.version if self._restoring else 0
-        # Not at the first rescan: the keeper writes the first index, after the first requests
-        # (writing it takes seconds of the same interpreter).
-        self._saved_at = time.monotonic()
-        self._last_scan = time.monotonic()
-        self._last_complete_scan = clock()
+        self._view = self._make_view(self.keeper.snapshot, clock(), None)
         log.info(
             "%s: %d articles, %d published, %d files rejected",
             settings.articles_dir,
-            len(self._snapshot.articles),
-            len(self._view.timeline.articles),
-            len({p.path for p in self._snapshot.problems}),
+            len(self.keeper.snapshot.articles),
+            len(self._view.catalog.timeline.articles),
+            len({p.path for p in self.keeper.problems}),
         )
 
     @property
     def problems(self) -> tuple[Problem, ...]:
-        return self._snapshot.problems
+        return self.keeper.problems
 
-    def feed(self, key: FeedKey) -> RenderedDocument | None:
-        """The current version of a feed document; None when there is no such document now."""
-        rendered = self._current_view().documents.get(key)
-        if rendered is not None:
-            return rendered  # the usual case, kept short: a lookup
-        return self._with_texts(lambda view: self._feed(view, key))
-
-    def _with_texts(
-        self, render: Callable[[_View], RenderedDocument | None]
-    ) -> RenderedDocument | None:
-        """``render`` on the current view. An article's text is rendered when a document first
-        shows it; if it cannot be (an invalid body), the article is taken back (or its last
-        good version served) and the document rendered from the new snapshot. Each round
-        takes one article version out, so this ends."""
-        while True:
-            view = self._current_view()
-            try:
-                return render(view)
-            except TextError as error:
-                with self._scan_lock:
-                    self._snapshot = self._reader.withdraw(error)
-
-    def _feed(self, view: _View, key: FeedKey) -> RenderedDocument | None:
-        rendered = view.documents.get(key)
-        if rendered is not None:
-            return rendered
-        with self._render_lock:
-            rendered = view.documents.get(key)
-            if rendered is None and key.archive is not None:
-                rendered = view.archives.get(key)
-            if rendered is None:
-                document = view.catalog.document(key)
-                if document is None:
-                    return None  # not remembered: unknown names must not fill the memo
-                rendered = self._rendered(
-                    key.path,
-                    render_feed(self.settings.site, document),
-                    floor=document.updated,
-                    content_type=CONTENT_TYPES[key.format],
-                )
-                if key.archive is None:
-                    view.documents[key] = rendered
-                else:
-                    view.archives.keep(key, rendered)
-        return rendered
+    @property
+    def serving(self) -> bool:
+        """Whether this process serves (keeper.StoreKeeper.serving)."""
+        return self.keeper.serving
 
     def now(self) -> datetime:
         return self._clock()
+
+    def feed(self, key: FeedKey, *, fresh: bool = False) -> RenderedDocument | None:
+        """The current version of a feed document; None when there is no such document now.
+        While another thread renders it, its previous bytes, unless ``fresh`` is asked for
+        (then this waits for the new ones)."""
+        rendered = self._current_view().documents.get(key)
+        if rendered is not None:
+            return rendered  # the usual case, kept short: a lookup
+        return self._with_texts(lambda view: self._feed(view, key, fresh))
 
     def partner_feed(
         self, partner: Partner, key: FeedKey, url_token: str | None
@@ -237,59 +213,37 @@ class FeedService:
         version, partner and form; None when the partner has no such document now."""
         return self._with_texts(lambda view: self._partner_feed(view, partner, key, url_token))
 
-    def _partner_feed(
-        self, view: _View, partner: Partner, key: FeedKey, url_token: str | None
-    ) -> RenderedDocument | None:
-        memo_key = (partner, url_token is not None, key)
-        with self._render_lock:
-            rendered = view.partner_documents.get(memo_key)
-            if rendered is not None:
-                return rendered
-            catalog = view.partner_catalogs.get(partner)
-            if catalog is None:
-                catalog = Catalog(self.settings.site, partner_timeline(view.timeline, partner))
-                view.partner_catalogs[partner] = catalog
-            document = catalog.document(key)
-            if document is None:
-                return None
-            site = partner_site(self.settings.site, partner, url_token)
-            form = "url" if url_token is not None else "bearer"
-            rendered = self._rendered(
-                # The ledger names the partner, never the token.
-                f"partners/{partner.name}/{form}/{key.path}",
-                render_feed(site, document),
-                floor=document.updated,
-                content_type=CONTENT_TYPES[key.format],
-            )
-            view.partner_documents.keep(memo_key, rendered)
-        return rendered
-
     def catalog(self) -> Catalog:
         """The scopes and documents served now."""
         return self._current_view().catalog
 
-    @property
-    def serving(self) -> bool:
-        """Whether this process serves: its background work has started, at its first use. A
-        preloading parent that forks the workers never serves, and must not start work that
-        a fork could catch holding a lock."""
-        return self._keeper_pid == os.getpid()
-
     def on_new_view(self, listener: Callable[[Catalog], None]) -> None:
         """Call ``listener`` with the new catalog whenever a new view replaces the served one
         (the store changed, an article fell due, a month began). It runs on the thread that
-        noticed, under the view lock: it must take note and return at once."""
+        built it: it must take note and return at once."""
         self._view_listeners.append(listener)
 
     def opml(self) -> RenderedDocument:
         """The OPML list of every feed."""
         view = self._current_view()
-        return self._memo(view, OPML_NAME, lambda: render_opml(view.catalog), OPML_CONTENT_TYPE)
+        rendered = self._document(
+            view, view.documents, OPML_NAME,
+            lambda: self._rendered(OPML_NAME, render_opml(view.catalog), view.catalog.updated,
+                                   OPML_CONTENT_TYPE),
+        )  # fmt: skip
+        assert rendered is not None
+        return rendered
 
     def index(self) -> RenderedDocument:
         """The home page."""
         view = self._current_view()
-        return self._memo(view, INDEX_NAME, lambda: render_index(view.catalog), INDEX_CONTENT_TYPE)
+        rendered = self._document(
+            view, view.documents, INDEX_NAME,
+            lambda: self._rendered(INDEX_NAME, render_index(view.catalog), view.catalog.updated,
+                                   INDEX_CONTENT_TYPE),
+        )  # fmt: skip
+        assert rendered is not None
+        return rendered
 
     def has_scope(self, scope: Scope) -> bool:
         return self._current_view().catalog.entry(scope) is not None
@@ -297,20 +251,21 @@ class FeedService:
     def health(self) -> Health:
         """The store's state, after a rescan if one is due."""
         view = self._current_view()
-        snapshot = self._snapshot
+        reader = self.keeper.reader
         return Health(
-            current=self._reader.unavailable is None,
-            problem=self._reader.unavailable,
-            articles_served=len(view.timeline.articles),
-            files_rejected=len({p.path for p in snapshot.problems}),
-            last_scan=self._last_complete_scan,
+            current=reader.unavailable is None,
+            problem=reader.unavailable,
+            articles_served=len(view.catalog.timeline.articles),
+            files_rejected=len({p.path for p in self.keeper.problems}),
+            last_good_served=reader.last_good,
+            last_scan=self.keeper.last_complete_scan,
         )
 
     def max_age(self, key: FeedKey | None = None) -> int:
         """Seconds a cache may keep a document: long for the archive of a past month, which
         changes only when one of its articles is edited; otherwise the configured max-age,
         cut short so that no cache holds it past the moment a scheduled article falls due."""
-        timeline = self._view.timeline
+        timeline = self._view.catalog.timeline
         if key is not None and key.archive is not None and key.archive < timeline.month:
             return self.settings.archive_max_age
         configured = self.settings.max_age
@@ -319,25 +274,110 @@ class FeedService:
         remaining = math.ceil((timeline.next_due - self._clock()).total_seconds())
         return max(0, min(configured, remaining))
 
-    def _memo(
-        self, view: _View, name: str, render: Callable[[], bytes], content_type: str
-    ) -> RenderedDocument:
-        rendered = view.documents.get(name)
-        if rendered is None:
-            with self._render_lock:
-                rendered = view.documents.get(name)
-                if rendered is None:
-                    rendered = self._rendered(
-                        name, render(), floor=view.catalog.updated, content_type=content_type
-                    )
-                    view.documents[name] = rendered
-        return rendered
+    # --- rendering ----------------------------------------------------------------------
+
+    def _with_texts(
+        self, make: Callable[[_View], RenderedDocument | None]
+    ) -> RenderedDocument | None:
+        """``make`` on the current view, again on the next one while it withdraws articles
+        whose text failed (each round takes one article version out, so this ends)."""
+        while True:
+            try:
+                return make(self._current_view())
+            except _Withdrawn:
+                self._current_view(wait=True)
+
+    def _feed(self, view: _View, key: FeedKey, fresh: bool) -> RenderedDocument | None:
+        memo: _Memo[FeedKey] = view.documents if key.archive is None else view.archives
+        render = lambda: self._render(view.catalog, key, None)  # noqa: E731
+        return self._document(view, memo, key, render, fresh=fresh)
+
+    def _partner_feed(
+        self, view: _View, partner: Partner, key: FeedKey, url_token: str | None
+    ) -> RenderedDocument | None:
+        with view.lock:
+            catalog = view.partner_catalogs.get(partner)
+            if catalog is None:
+                timeline = partner_timeline(view.catalog.timeline, partner)
+                catalog = view.partner_catalogs[partner] = Catalog(self.settings.site, timeline)
+        memo_key = (partner, url_token is not None, key)
+        return self._document(
+            view, view.partner_documents, memo_key,
+            lambda: self._render(catalog, key, (partner, url_token)),
+        )  # fmt: skip
+
+    def _render(
+        self, catalog: Catalog, key: FeedKey, reader: tuple[Partner, str | None] | None
+    ) -> RenderedDocument | None:
+        """A feed document with its texts resolved, rendered; None when there is none."""
+        document = catalog.document(key)
+        if document is None:
+            return None  # not remembered: unknown names must not fill the memo
+        document = self._resolved(document)
+        site, name = self.settings.site, key.path
+        if reader is not None:
+            partner, url_token = reader
+            site = partner_site(site, partner, url_token)
+            # The ledger names the partner, never the token.
+            form = "url" if url_token is not None else "bearer"
+            name = f"partners/{partner.name}/{form}/{key.path}"
+        return self._rendered(
+            name, render_feed(site, document), document.updated, CONTENT_TYPES[key.format]
+        )
+
+    def _resolved(self, document: FeedDocument) -> FeedDocument:
+        """The document with its articles' texts; _Withdrawn when some had none."""
+        texts, failures = self._texts.resolve(document.articles)
+        for failure in failures:
+            self.keeper.withdraw(failure.article, failure.reason)
+        if failures:
+            raise _Withdrawn()
+        return replace(document, texts=texts)
+
+    def _document(
+        self,
+        view: _View,
+        memo: _Memo[_K],
+        key: _K,
+        make: Callable[[], RenderedDocument | None],
+        *,
+        fresh: bool = False,
+    ) -> RenderedDocument | None:
+        """The memoized document ``key`` of ``view``, made by one thread; while it makes it,
+        the others get its bytes of the view before, if there were any (unless ``fresh``)."""
+        while True:
+            rendered = memo.get(key)
+            if rendered is not None:
+                return rendered
+            with view.lock:
+                rendered = memo.get(key)
+                if rendered is not None:
+                    return rendered
+                busy = view.rendering.get(key)
+                if busy is None:
+                    busy = view.rendering[key] = threading.Event()
+                    break
+                stale = None if fresh else view.previous.get(key)
+            if stale is not None:
+                return stale
+            # Then it is in the memo, unless it was no document or was evicted at once: in
+            # that case this thread makes it (finding the same) in the next round.
+            busy.wait()
+        try:
+            rendered = make()
+            if rendered is not None:
+                memo.keep(key, rendered)
+            return rendered
+        finally:
+            with view.lock:
+                del view.rendering[key]
+            busy.set()
 
     def _rendered(
-        self, name: str, body: bytes, *, floor: datetime, content_type: str
+        self, name: str, body: bytes, floor: datetime, content_type: str
     ) -> RenderedDocument:
-        etag = _digest(body)
-        last_modified = self._ledger.last_modified(name, etag, floor=floor, now=self._clock())
+        etag = hashlib.sha256(body).hexdigest()[:32]
+        last_modified = self.state.last_modified(name, etag, floor=floor, now=self._clock())
         return RenderedDocument(
             body=body,
             # mtime=0 keeps the compressed bytes, and so their ETag, the same everywhere.
@@ -347,97 +387,42 @@ class FeedService:
             content_type=content_type,
         )
 
-    def _current_view(self) -> _View:
-        self._rescan_if_due()
+    # --- views --------------------------------------------------------------------------
+
+    def _current_view(self, *, wait: bool = False) -> _View:
+        snapshot = self.keeper.current()
         view = self._view
-        if self._is_current(view):
+        if view.snapshot is snapshot and view.catalog.timeline.is_current(self._clock()):
             return view
-        with self._view_lock:  # one thread builds the new view; the others take it
-            if not self._is_current(self._view):
-                self._view = self._make_view(self._snapshot, self._clock())
-                for listener in self._view_listeners:
-                    listener(self._view.catalog)
-            return self._view
-
-    def _is_current(self, view: _View) -> bool:
-        return view.version == self._snapshot.version and view.timeline.is_current(self._clock())
-
-    def _start_keeping(self) -> None:
-        """Background work, once per process (in a worker forked after preloading, not in the
-        parent that never serves): the first sweep after a restore, packing the restored
-        versions, and writing the store index."""
-        with self._view_lock:
-            if self._keeper_pid == os.getpid():
-                return
-            self._keeper_pid = os.getpid()
-        threading.Thread(
-            target=_keep, args=(weakref.ref(self),), name="feedsvc-store-keeper", daemon=True
-        ).start()
-
-    def _save_index_if_due(self) -> None:
-        version = self._snapshot.version
-        if version == self._saved_version:
-            return
-        if time.monotonic() - self._saved_at < INDEX_SAVE_INTERVAL:
-            return
-        self._saved_version, self._saved_at = version, time.monotonic()
-        threading.Thread(
-            target=self._reader.save_index, name="feedsvc-store-index", daemon=True
-        ).start()
-
-    def _rescan_if_due(self) -> None:
-        if time.monotonic() - self._last_scan < self.settings.rescan_interval:
-            return
-        if self._keeper_pid != os.getpid():
-            self._start_keeping()
-        if self._restoring:
-            return  # the keeper sweeps first
-        # One request scans; the others go on serving what is there.
-        if not self._scan_lock.acquire(blocking=False):
-            return
+        # One thread builds the new view; the others go on with the one there is.
+        if not self._view_lock.acquire(blocking=wait):
+            return view
         try:
-            self._snapshot = self._reader.scan()
-            self._last_scan = time.monotonic()
-            if self._reader.unavailable is None:
-                self._last_complete_scan = self._clock()
+            view = self._view
+            snapshot = self.keeper.snapshot
+            now = self._clock()
+            if view.snapshot is not snapshot or not view.catalog.timeline.is_current(now):
+                view = self._view = self._make_view(snapshot, now, view)
+                for listener in self._view_listeners:
+                    listener(view.catalog)
+            return view
         finally:
-            self._scan_lock.release()
-        self._save_index_if_due()
+            self._view_lock.release()
 
-    def _make_view(self, snapshot: StoreSnapshot, now: datetime) -> _View:
+    def _make_view(self, snapshot: StoreSnapshot, now: datetime, before: _View | None) -> _View:
         site = self.settings.site
         with paused_gc():
-            timeline = visible(snapshot.articles, now, site.timezone)
-            catalog = Catalog(site, timeline)
-        return _View(version=snapshot.version, timeline=timeline, catalog=catalog)
-
-
-def _keep(service_ref: weakref.ref[FeedService]) -> None:
-    service = service_ref()
-    if service is None:
-        return
-    if not service._restoring:
-        # A cold start: the index can wait until the first requests are served.
-        del service
-        time.sleep(INDEX_FIRST_SAVE_DELAY)
-        service = service_ref()
-        if service is None:
-            return
-    try:
-        if service._restoring:
-            with service._scan_lock:
-                service._snapshot = service._reader.scan()
-                service._last_scan = time.monotonic()
-                service._restoring = False
-            service._reader.pack_restored()
-        if service._snapshot.version != service._saved_version:  # not as restored
-            service._saved_version = service._snapshot.version
-            service._saved_at = time.monotonic()
-            service._reader.save_index()
-    except Exception:  # background housekeeping: log it, never take the service down
-        service._restoring = False
-        log.exception("store keeping failed")
-
-
-def _digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()[:32]
+            catalog = Catalog(site, visible(snapshot.articles, now, site.timezone))
+        previous: dict[object, RenderedDocument] = {}
+        if before is not None:
+            previous.update(before.previous)
+            previous.update(before.documents.items())
+        policy = self._policy
+        return _View(
+            snapshot=snapshot,
+            catalog=catalog,
+            documents=_Kept(),
+            archives=_Recent(policy.archive_memo_bytes),
+            partner_documents=_Recent(policy.partner_memo_bytes),
+            previous=previous,
+        )

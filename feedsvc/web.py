@@ -242,6 +242,7 @@ def healthz() -> BaseResponse:
         problem=health.problem,
         articles_served=health.articles_served,
         files_rejected=health.files_rejected,
+        last_good_served=health.last_good_served,
         last_scan=health.last_scan.isoformat(timespec="seconds"),
     )
     response.status_code = 200 if health.current else 503

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -30,19 +29,17 @@ import urllib.request
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlencode
 
 from .catalog import Catalog, feed_url
-from .errors import ArticleError
 from .model import FEED_FORMATS, FeedKey, Scope, Site
-from .render import render_feed
+from .service import RenderedDocument
+from .state import State
 
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "feedsvc.websub"
-STATE_FILE = "websub.json"
 LOCK_FILE = "websub.lock"
 # Without requests nothing rescans the store: the notifier looks itself, this often at most.
 MIN_CHECK_INTERVAL = 1.0
@@ -76,17 +73,19 @@ def touched_scopes(site: Site, old: Catalog | None, new: Catalog) -> set[Scope]:
     return touched
 
 
-def topic_etags(site: Site, catalog: Catalog, scopes: Iterable[Scope]) -> dict[str, str]:
-    """The ETag of each subscription document of ``scopes`` that exists in ``catalog``, by its
-    topic URL (the URL its ``rel="self"`` names)."""
+def topic_etags(
+    site: Site, scopes: Iterable[Scope], etag_of: Callable[[FeedKey], str | None]
+) -> dict[str, str]:
+    """The ETag of each subscription document of ``scopes`` that exists (``etag_of`` gives
+    the ETag of the document the service serves, None when there is none), by its topic URL
+    (the URL its ``rel="self"`` names)."""
     etags = {}
     for scope in scopes:
         for fmt in FEED_FORMATS:
             key = FeedKey(scope, fmt)
-            document = catalog.document(key)
-            if document is not None:
-                body = render_feed(site, document)
-                etags[feed_url(site, key)] = hashlib.sha256(body).hexdigest()[:32]
+            etag = etag_of(key)
+            if etag is not None:
+                etags[feed_url(site, key)] = etag
     return etags
 
 
@@ -123,8 +122,9 @@ class CatalogSource(Protocol):
         """What is published now, after a rescan if one is due."""
         ...
 
-    def feed(self, key: FeedKey) -> object:
-        """Render a document as served, taking back articles whose text fails."""
+    def feed(self, key: FeedKey, *, fresh: bool = False) -> RenderedDocument | None:
+        """The document as served (rendered once per version, texts resolved); with
+        ``fresh``, never the previous bytes served while it is rendered again."""
         ...
 
 
@@ -159,7 +159,7 @@ class Notifier:
         self,
         source: CatalogSource,
         site: Site,
-        state_dir: Path,
+        state: State,
         *,
         check_interval: float,
         retry_delay: float,
@@ -172,7 +172,8 @@ class Notifier:
         self._source = source
         self._settle = settle
         self._site = site
-        self._state_dir = state_dir
+        self._state = state
+        self._state_dir = state.folder
         self._check_interval = max(check_interval, MIN_CHECK_INTERVAL)
         self._retry_delay = retry_delay
         self._retry_window = retry_window
@@ -288,23 +289,18 @@ class Notifier:
             return
         site = self._site
         scopes = touched_scopes(site, self._last, catalog)
-        try:
-            current = topic_etags(site, catalog, scopes)
-        except ArticleError:
-            # An article whose text cannot be rendered (texts are rendered on first use): the
-            # service takes it back when a document first shows it. Let it, and compare the
-            # catalog that follows.
-            for scope in scopes:
-                for fmt in FEED_FORMATS:
-                    self._source.feed(FeedKey(scope, fmt))
-            self._wakeup.set()
-            return
+
+        def etag_of(key: FeedKey) -> str | None:
+            rendered = self._source.feed(key, fresh=True)
+            return None if rendered is None else rendered.etag
+
+        current = topic_etags(site, scopes, etag_of)
         # Nothing announced yet (the first run with hubs): these bytes are the baseline.
         first_run = self._last is None and not self._announced
         # Feeds that no longer exist have nothing for a hub to fetch: forget them.
         gone = set(self._announced) if self._last is None else topic_urls(site, scopes)
         for url in gone - current.keys():
-            del self._announced[url]
+            self._announced.pop(url, None)
         self._last = catalog
         changed = [] if first_run else changed_topics(self._announced, current)
         self._announced.update(current)
@@ -376,32 +372,19 @@ class Notifier:
     # the state file: only the lock holder reads or writes it
 
     def _load(self) -> None:
-        path = self._state_dir / STATE_FILE
-        try:
-            raw = json.loads(path.read_text("utf-8"))
-            announced = {str(k): str(v) for k, v in raw["announced"].items()}
-            pending = [Pending(str(h), str(t), float(s)) for h, t, s in raw["pending"]]
-        except FileNotFoundError:
-            announced, pending = {}, []
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
-            log.warning("WebSub: ignoring unreadable %s (%s)", path, e)
-            announced, pending = {}, []
-        self._announced = announced
+        self._announced = self._state.announced()
         with self._pending_lock:
-            self._pending = pending
+            self._pending = [
+                Pending(hub, topic, since) for hub, topic, since in self._state.pending()
+            ]
 
     def _save(self) -> None:
-        path = self._state_dir / STATE_FILE
-        state = {
-            "announced": self._announced,
-            "pending": [[p.hub, p.topic, p.since] for p in self._pending],
-        }
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            temporary.write_text(json.dumps(state, sort_keys=True, indent=0), "utf-8")
-            os.replace(temporary, path)
-        except OSError as e:
-            log.error("WebSub: cannot write %s (%s); a restart may lose notifications", path, e)
+            self._state.save_outbox(
+                self._announced, [(p.hub, p.topic, p.since) for p in self.pending()]
+            )
+        except sqlite3.Error as e:
+            log.error("WebSub: cannot save the outbox (%s); a restart may lose notifications", e)
 
     # fork: a thread does not survive fork, and one caught mid-work could leave a lock held in
     # the child (gunicorn's preloading master forks its workers after create_app).

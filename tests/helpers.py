@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -28,12 +29,15 @@ from lxml import etree
 from werkzeug.serving import make_server
 
 from feedsvc import create_app
-from feedsvc.catalog import Catalog
-from feedsvc.model import FEED_FORMATS, Article, Month, Site, parse_feed_path
+from feedsvc.catalog import Catalog, FeedDocument
+from feedsvc.keeper import KeeperPolicy
+from feedsvc.model import FEED_FORMATS, Article, ArticleText, Month, Site, parse_feed_path
 from feedsvc.render import render_feed
 from feedsvc.sanitize import xml_safe
-from feedsvc.settings import build_site
-from feedsvc.store import parse_article
+from feedsvc.service import Policy
+from feedsvc.settings import build_site, load_settings
+from feedsvc.state import State
+from feedsvc.store import ScanPolicy, StoreReader, article_text, parse_article
 from feedsvc.timeline import Timeline, visible
 
 from .conformance import atom_violations, duplicate_violations, rss_violations
@@ -154,6 +158,8 @@ def make_app(
     store: Store,
     state_dir: Path,
     clock: Clock | None = None,
+    *,
+    policy: Policy | None = None,
     **config: Any,
 ) -> Flask:
     settings: dict[str, object] = {
@@ -163,7 +169,7 @@ def make_app(
         "TESTING": True,
     }
     settings.update(config)
-    return create_app(settings, clock=clock or Clock())
+    return create_app(settings, clock=clock or Clock(), policy=policy)
 
 
 def parse_xml(body: bytes) -> etree._Element:
@@ -243,7 +249,38 @@ def make_article(site: Site, n: int = 1, body: str = "Body *text*.", **fields: o
         "tags": "[chips, research]",
     }
     values.update(fields)
-    return parse_article(front_matter(values) + body, path=f"{n}.md", site=site)
+    article, text = parse_article(front_matter(values) + body, path=f"{n}.md", site=site)
+    TEXTS[article.version] = text
+    return article
+
+
+def scan_policy(**fields: Any) -> Policy:
+    """The service's policy with these ScanPolicy fields."""
+    return Policy(keeper=KeeperPolicy(scan=ScanPolicy(**fields)))
+
+
+def store_reader(root: Path, policy: ScanPolicy | None = None) -> StoreReader:
+    """A reader of the store at ``root``, with a state database of its own beside it."""
+    settings = load_settings({"ARTICLES_DIR": str(root)})
+    state = State(Path(tempfile.mkdtemp(prefix="state-", dir=root.parent)))
+    return StoreReader(settings.articles_dir, settings.site, state, policy)
+
+
+def text_of(reader: StoreReader, article: Article) -> ArticleText:
+    """The text of an article version a reader listed, rendered from the bytes it keeps (and
+    remembered for documents rendered in memory)."""
+    text = TEXTS[article.version] = article_text(reader.version_bytes(article), article)
+    return text
+
+
+# The text of every article version make_article parsed, by version: documents rendered in
+# memory are resolved from here, as the service resolves them from the state database.
+TEXTS: dict[str, ArticleText] = {}
+
+
+def resolved(document: FeedDocument) -> FeedDocument:
+    """``document`` with the texts of its articles (all made by make_article)."""
+    return replace(document, texts={a.id: TEXTS[a.version] for a in document.articles})
 
 
 class StatusLog:
@@ -605,15 +642,16 @@ def render_site_feed(site: Site, articles: Sequence[Article], fmt: str) -> bytes
     now = max((a.published for a in published), default=site.tag_epoch) + timedelta(minutes=1)
     document = Catalog(site, visible(published, now, site.timezone)).document(key)
     assert document is not None
-    return render_feed(site, document)
+    return render_feed(site, resolved(document))
 
 
-def assert_served_safely(article: Article, site: Site) -> None:
+def assert_served_safely(article: Article, text: ArticleText, site: Site) -> None:
     """A record renders, in every format, into a well-formed, readable feed whose HTML is
     sanitized and whose URLs are http(s) or mailto (the property tests and the fuzz target)."""
-    for text in (article.title, article.summary_html, article.content_html, *article.tags):
-        assert xml_safe(text) == text
-        text.encode("utf-8")  # no lone surrogate
+    TEXTS[article.version] = text
+    for value in (article.title, text.summary_html, text.content_html, *article.tags):
+        assert xml_safe(value) == value
+        value.encode("utf-8")  # no lone surrogate
     for fmt in FEED_FORMATS:
         body = render_site_feed(site, [article], fmt)
         assert [guid for guid, _ in check_document(body, fmt)] == [article.guid]
@@ -641,4 +679,4 @@ def render_path(
     assert key is not None
     document = catalog_of(site, articles, month).document(key)
     assert document is not None
-    return render_feed(site, document)
+    return render_feed(site, resolved(document))

@@ -51,7 +51,8 @@ def article(site: Site, n: int, published: str, **fields: object) -> Article:
         "category": "technology",
     }
     values.update(fields)
-    return parse_article(front_matter(values) + "Body.", path=f"{n}.md", site=site)
+    record, _ = parse_article(front_matter(values) + "Body.", path=f"{n}.md", site=site)
+    return record
 
 
 def catalog(site: Site, articles: list[Article], now: datetime = NOW) -> Catalog:

@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from feedsvc.cli import main
-from feedsvc.settings import load_settings
-from feedsvc.store import StoreReader
 
-from .helpers import Store
+from .helpers import Store, store_reader
 
 
 def test_check_lists_each_rejected_file_and_fails(
@@ -48,8 +46,7 @@ def test_new_writes_a_valid_draft_with_a_fresh_id(
     first, second = (Path(p) for p in capsys.readouterr().out.split())
     assert first.name == "chips-quoted-uber-1.md"
     assert second.name == "chips-quoted-uber-1-2.md"
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    snapshot = StoreReader(settings.articles_dir, settings.site).scan()
+    snapshot = store_reader(store.root).scan()
     assert snapshot.problems == ()
     assert [a.title for a in snapshot.articles] == [title, title]
     assert all(a.draft for a in snapshot.articles)

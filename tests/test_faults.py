@@ -16,19 +16,18 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from feedsvc import store as store_module
 from feedsvc.model import FEED_FORMATS
-from feedsvc.settings import load_settings
 from feedsvc.store import StoreReader
+from feedsvc.store import files as files_module
+from feedsvc.store import reader as reader_module
 
-from .helpers import Store, check_document, make_app
+from .helpers import Store, check_document, make_app, store_reader, text_of
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def reader(store: Store) -> StoreReader:
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    return StoreReader(settings.articles_dir, settings.site)
+    return store_reader(store.root)
 
 
 def titles(client: FlaskClient, fmt: str = "atom") -> list[str]:
@@ -150,11 +149,12 @@ _UNPRIVILEGED_SCENARIO = """
 import json, os, sys
 from pathlib import Path
 from feedsvc.settings import load_settings
+from feedsvc.state import State
 from feedsvc.store import StoreReader
 
 root = Path(sys.argv[1])
 settings = load_settings({"ARTICLES_DIR": str(root)})
-reader = StoreReader(settings.articles_dir, settings.site)
+reader = StoreReader(settings.articles_dir, settings.site, State(root.parent / "reader-state"))
 def state():
     snapshot = reader.scan()
     return {"ids": [a.id for a in snapshot.articles],
@@ -268,7 +268,7 @@ def test_a_file_changing_while_read_is_never_served_half_old_half_new(
     scanner = reader(store)
     assert [a.title for a in scanner.scan().articles] == ["Version 1"]
     store.write(path, path.read_text().replace("Version 1", "Version 2"))
-    real_read = store_module._read_regular_file
+    real_read = files_module.read_regular_file
 
     def concurrent_editor(full: str) -> tuple[bytes, tuple[int, ...]]:
         # Between the scanner's stat and its read, an editor saves again, in two steps: what
@@ -281,13 +281,13 @@ def test_a_file_changing_while_read_is_never_served_half_old_half_new(
         finally:
             path.write_text(text.replace("Version 2", "Version 3").replace("one", "three"))
 
-    monkeypatch.setattr(store_module, "_read_regular_file", concurrent_editor)
+    monkeypatch.setattr(reader_module, "read_regular_file", concurrent_editor)
     snapshot = scanner.scan()
     assert [a.title for a in snapshot.articles] == ["Version 1"]
     assert snapshot.problems[0].reason.startswith("changed while it was read")
     monkeypatch.undo()
     snapshot = scanner.scan()  # read again although the stamp seen last time was not stored
-    assert [(a.title, a.content_html) for a in snapshot.articles] == [
+    assert [(a.title, text_of(scanner, a).content_html) for a in snapshot.articles] == [
         ("Version 3", "<p>Body three.</p>")
     ]
     assert snapshot.problems == ()
@@ -308,9 +308,9 @@ def test_a_hundred_thousand_files_in_one_folder(
     assert (status, state["files_rejected"], state["articles_served"]) == (200, 100_000, 1)
     # One line each for the first few, then one summary line: the log is not flooded.
     rejected_lines = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
-    assert len(rejected_lines) == store_module.MAX_LOGGED_REJECTIONS + 1
+    assert len(rejected_lines) == reader_module.MAX_LOGGED_REJECTIONS + 1
     assert rejected_lines[-1] == (
-        f"rejected {100_000 - store_module.MAX_LOGGED_REJECTIONS} more files; "
+        f"rejected {100_000 - reader_module.MAX_LOGGED_REJECTIONS} more files; "
         "`feedsvc check` lists them all"
     )
     shutil.rmtree(folder)

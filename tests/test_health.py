@@ -26,6 +26,7 @@ def test_health_reports_the_store_it_serves(store: Store, state_dir: Path, clock
         "problem": None,
         "articles_served": 1,  # the draft is valid but not served
         "files_rejected": 1,
+        "last_good_served": 0,
         "last_scan": "2025-06-01T12:05:00+00:00",  # scanned again for this request
     }
 
@@ -44,6 +45,7 @@ def test_health_is_503_while_serving_a_stale_state(
         "problem": "No such file or directory",
         "articles_served": 1,
         "files_rejected": 0,
+        "last_good_served": 0,
         "last_scan": "2025-06-01T12:00:00+00:00",  # the last complete scan, not this one
     }
     os.rename(tmp_path / "gone", store.root)

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from feedsvc.errors import ArticleError
-from feedsvc.model import FEED_FORMATS, Article, Site
+from feedsvc.model import FEED_FORMATS, Article, ArticleText, Site
 from feedsvc.sanitize import excerpt_html, markdown_to_safe_html, xml_safe
 from feedsvc.settings import build_site, load_settings
-from feedsvc.store import MAX_FILE_BYTES, StoreReader, parse_article, read_article_bytes
+from feedsvc.store import MAX_FILE_BYTES, parse_article, read_article_bytes
 
 from .helpers import (
     SITE_TOML,
@@ -29,6 +29,8 @@ from .helpers import (
     html_text,
     parse_xml,
     render_site_feed,
+    store_reader,
+    text_of,
     unsafe_html,
 )
 
@@ -54,7 +56,8 @@ MEMORY_BOUND = 32 * 1024 * 1024  # far above what reading one capped file needs
 
 
 def parse(text: str, site: Site = SITE) -> Article:
-    return parse_article(text, path="evil.md", site=site)
+    article, _ = parse_article(text, path="evil.md", site=site)
+    return article
 
 
 def outcome_of(text: str) -> Article | ArticleError:
@@ -146,7 +149,8 @@ def test_deeply_nested_html_is_rejected_before_the_sanitizer(where: str) -> None
 
 def test_honest_nesting_is_accepted() -> None:
     html = "<div>" * 200 + "x" + "</div>" * 200 + "\n\n" + "<ul><li>" * 40 + "deep list"
-    assert "deep list" in parse(f"---\n{VALID}---\n{html}").content_html
+    _, text = parse_article(f"---\n{VALID}---\n{html}", path="evil.md", site=SITE)
+    assert "deep list" in text.content_html
 
 
 # Values of the wrong type: a mapping, a list of lists, bytes, a set, a number where a flag
@@ -285,7 +289,7 @@ def article_bytes(fields: dict[str, str | None], body: str) -> bytes:
 def test_arbitrary_unicode_is_rejected_clearly_or_served_well_formed(
     fields: dict[str, str | None], body: str
 ) -> None:
-    outcome: Article | ArticleError
+    outcome: tuple[Article, ArticleText] | ArticleError
     try:
         outcome = read_article_bytes(article_bytes(fields, body), path="x/evil.md", site=SITE)
     except ArticleError as error:
@@ -296,7 +300,7 @@ def test_arbitrary_unicode_is_rejected_clearly_or_served_well_formed(
         assert outcome.reason
         assert "\n" not in str(outcome)  # one line per file in `feedsvc check` and the log
         return
-    assert_served_safely(outcome, SITE)
+    assert_served_safely(*outcome, SITE)
 
 
 TEXT_FIELDS = ["title", "tags", "author", "authors", "sources", "summary", "body"]
@@ -313,7 +317,7 @@ def test_every_text_field_drops_what_xml_cannot_carry(key: str, value: str) -> N
     if key != "body":
         fields[key] = yaml_quoted(value)
     body = value if key == "body" else "Body."
-    outcome: Article | ArticleError
+    outcome: tuple[Article, ArticleText] | ArticleError
     try:
         outcome = read_article_bytes(article_bytes(fields, body), path="x/evil.md", site=SITE)
     except ArticleError as error:
@@ -321,7 +325,7 @@ def test_every_text_field_drops_what_xml_cannot_carry(key: str, value: str) -> N
     if isinstance(outcome, ArticleError):
         assert outcome.field in (key, None), outcome  # None: YAML or UTF-8 refused the file
     else:
-        assert_served_safely(outcome, SITE)
+        assert_served_safely(*outcome, SITE)
 
 
 @PROPERTY
@@ -346,7 +350,10 @@ def test_guids_stay_unique_in_every_feed(
         for n, (article_id, guid, slug, published) in enumerate(files):
             store.add(f"f{n}.md", id=article_id, guid=guid, slug=slug, published=published)
         settings = load_settings({"ARTICLES_DIR": str(store.root)})
-        snapshot = StoreReader(settings.articles_dir, settings.site).scan()
+        reader = store_reader(store.root)
+        snapshot = reader.scan()
+        for article in snapshot.articles:
+            text_of(reader, article)  # (kept for the documents rendered below)
     served = snapshot.articles
     assert len({a.guid for a in served}) == len(served)
     assert len({a.id for a in served}) == len(served)

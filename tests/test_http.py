@@ -514,4 +514,4 @@ def test_an_unusable_state_folder_degrades_to_memory_not_to_errors(
     response = client.get("/feeds/all.rss")
     assert response.status_code == 200
     assert "Last-Modified" in response.headers
-    assert "Last-Modified is kept in memory" in caplog.text
+    assert "cannot write the state folder" in caplog.text

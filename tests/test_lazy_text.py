@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from feedsvc import store as store_module
 from feedsvc.sanitize import MAX_HTML_DEPTH
+from feedsvc.store import parse as parse_module
 
-from .helpers import Store, check_document, make_app
+from .helpers import Store, check_document, make_app, scan_policy
 
 TOO_DEEP = "<div>" * (MAX_HTML_DEPTH + 1) + "deep" + "</div>" * (MAX_HTML_DEPTH + 1)
 
@@ -66,10 +66,9 @@ def test_a_broken_body_in_a_bulk_change_keeps_the_last_good_version(
 ) -> None:
     path = store.add("a.md", id="a", title='"A"', body="Good body.")
     store.add("b.md", id="b", title='"B"')
-    client = make_app(store, state_dir).test_client()
-    assert titles(client) == ["A", "B"]
     # A change of many files at once is listed lazily, like the first scan.
-    monkeypatch.setattr(store_module, "MAX_EAGER_FILES", 0)
+    client = make_app(store, state_dir, policy=scan_policy(max_eager_files=0)).test_client()
+    assert titles(client) == ["A", "B"]
     store.write(path, path.read_text().replace("Good body.", TOO_DEEP))
     body = client.get("/feeds/all.atom").data
     assert b"Good body." in body
@@ -97,14 +96,14 @@ def test_an_unexpected_error_rendering_one_text_leaves_out_that_article_only(
 ) -> None:
     store.add("good.md", id="good", title='"Good"', body="Fine.")
     store.add("bug.md", id="bug", title='"Bug"', body="Trigger.")
-    real = store_module.render_text
+    real = parse_module.render_text
 
     def buggy(body: str, summary: str, link: str, path: str) -> object:
         if "Trigger" in body:
             raise RuntimeError("a bug we have not found yet")
         return real(body, summary, link, path)
 
-    monkeypatch.setattr(store_module, "render_text", buggy)
+    monkeypatch.setattr(parse_module, "render_text", buggy)
     client = make_app(store, state_dir).test_client()
     assert titles(client) == ["Good"]
     assert "unexpected error" in problems(client)["bug.md"]

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -71,7 +72,7 @@ def revoke(store: Store, name: str) -> None:
     assert main(["partner", "revoke", name, "--store", str(store.root)]) == 0
 
 
-def partner_app(store: Store, state_dir: Path, clock: Clock, path: Path, **config: object) -> Flask:
+def partner_app(store: Store, state_dir: Path, clock: Clock, path: Path, **config: Any) -> Flask:
     return make_app(store, state_dir, clock, PARTNERS_FILE=str(path), **config)
 
 

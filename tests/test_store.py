@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import datetime
 from pathlib import Path
@@ -15,20 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feedsvc.errors import ArticleError
-from feedsvc.model import Article, ReadyText, Site
+from feedsvc.model import Article, ArticleText, Site
 from feedsvc.settings import load_settings
-from feedsvc.store import (
-    MAX_FILE_BYTES,
-    StoreReader,
-    _join_url,
-    _read_regular_file,
-    parse_article,
-    parse_date,
-    read_front_matter,
-    split_front_matter,
-)
+from feedsvc.store import MAX_FILE_BYTES, StoreReader, parse_article, split_front_matter
+from feedsvc.store.fields import _join_url, parse_date
+from feedsvc.store.files import read_regular_file
+from feedsvc.store.parse import read_front_matter
 
-from .helpers import Store, front_matter
+from .helpers import Store, front_matter, store_reader, text_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -68,7 +61,7 @@ def test_a_full_article_is_read_with_every_field(site: Site) -> None:
         sources="[Guancha, Wccftech]",
         draft="false",
     )
-    article = parse(site, text)
+    article, text = parse(site, text)
     assert article.id == "7d9c1b2e-2a55-4c4e-9d1f-0c9f6a2b1e11"
     assert article.guid == "tag:news.example.com,2025-01-01:7d9c1b2e-2a55-4c4e-9d1f-0c9f6a2b1e11"
     assert article.title == "Chip research: a two-to-one lead"
@@ -78,8 +71,8 @@ def test_a_full_article_is_read_with_every_field(site: Site) -> None:
     assert article.authors == ("Jane Doe",)
     assert article.language == "de"
     assert article.link == "https://news.example.com/2025/03/chip-research-lead/"
-    assert article.summary_html == "<p>Short <em>Markdown</em></p>"
-    assert article.content_html == "<p>Hello <em>world</em>.</p>"
+    assert text.summary_html == "<p>Short <em>Markdown</em></p>"
+    assert text.content_html == "<p>Hello <em>world</em>.</p>"
     assert article.image is not None
     assert article.image.url == "https://news.example.com/media/chip.jpg"
     assert (article.image.type, article.image.length, article.image.alt) == (
@@ -93,20 +86,20 @@ def test_a_full_article_is_read_with_every_field(site: Site) -> None:
 
 def test_yaml_typing_is_not_trusted(site: Site) -> None:
     # YAML 1.1 reads `no` as False, 0123 as an octal number and a bare date as a date.
-    article = parse(site, article_text(id="0123", language="no", published="2025-03-10"))
+    article, _ = parse(site, article_text(id="0123", language="no", published="2025-03-10"))
     assert article.id == "0123"
     assert article.language == "no"
     assert article.published == datetime(2025, 3, 10, 0, 0, tzinfo=BERLIN)
 
 
 def test_dates_with_a_zone_keep_their_instant(site: Site) -> None:
-    article = parse(site, article_text(published="2025-03-10T09:30:00-05:00"))
+    article, _ = parse(site, article_text(published="2025-03-10T09:30:00-05:00"))
     assert article.published == datetime(2025, 3, 10, 15, 30, tzinfo=BERLIN)
     assert article.published.tzinfo == BERLIN
 
 
 def test_defaults_come_from_the_site_and_the_file_name(site: Site) -> None:
-    article = parse(site, article_text(), path="deep/folder/My Article.md")
+    article, _ = parse(site, article_text(), path="deep/folder/My Article.md")
     assert article.slug == "my-article"
     assert article.language == "en"
     assert article.updated == article.published
@@ -115,15 +108,15 @@ def test_defaults_come_from_the_site_and_the_file_name(site: Site) -> None:
 
 
 def test_a_migrated_guid_is_used_verbatim(site: Site) -> None:
-    article = parse(site, article_text(guid='"https://old.example.com/?p=4211"'))
+    article, _ = parse(site, article_text(guid='"https://old.example.com/?p=4211"'))
     assert article.guid == "https://old.example.com/?p=4211"
 
 
 def test_summary_defaults_to_an_excerpt_of_the_body(site: Site) -> None:
     body = " ".join(f"word{i}" for i in range(200))
-    article = parse(site, article_text(body))
-    assert article.summary_html.startswith("<p>word0 word1")
-    assert article.summary_html.endswith("word59\u2026</p>")
+    _, text = parse(site, article_text(body))
+    assert text.summary_html.startswith("<p>word0 word1")
+    assert text.summary_html.endswith("word59\u2026</p>")
 
 
 @pytest.mark.parametrize(
@@ -177,18 +170,19 @@ def test_malformed_files_are_rejected(site: Site, text: str, reason: str) -> Non
 
 
 def test_xml_invalid_characters_never_reach_a_record(site: Site) -> None:
-    article = parse(site, article_text("Body \x0b with \ufffe junk.", title='"A\\x00B\\u000bC"'))
+    article, text = parse(
+        site, article_text("Body \x0b with \ufffe junk.", title='"A\\x00B\\u000bC"')
+    )
     assert article.title == "ABC"
-    assert "\x0b" not in article.content_html
-    assert "\ufffe" not in article.content_html
+    assert "\x0b" not in text.content_html
+    assert "\ufffe" not in text.content_html
 
 
 # --- the reader over a folder ------------------------------------------------------------
 
 
-def scan(store: Store):  # type: ignore[no-untyped-def]
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    return StoreReader(settings.articles_dir, settings.site)
+def scan(store: Store) -> StoreReader:
+    return store_reader(store.root)
 
 
 def test_each_bad_file_is_reported_and_the_rest_still_load(store: Store) -> None:
@@ -310,11 +304,12 @@ def test_the_snapshot_does_not_depend_on_file_system_order(store: Store, tmp_pat
     other = Store(tmp_path / "copy")
     fill(other, range(7, -1, -1))
     # Records of two stores differ in where their text is read from: compare the text itself.
-    assert rendered(scan(store).scan().articles) == rendered(scan(other).scan().articles)
+    first, second = scan(store), scan(other)
+    assert rendered(first) == rendered(second)
 
 
-def rendered(articles: tuple[Article, ...]) -> list[Article]:
-    return [dataclasses.replace(a, source=ReadyText(a.source.text())) for a in articles]
+def rendered(reader: StoreReader) -> list[tuple[Article, ArticleText]]:
+    return [(a, text_of(reader, a)) for a in reader.scan().articles]
 
 
 def test_fifos_and_dangling_links_are_reported_without_blocking(store: Store) -> None:
@@ -334,7 +329,7 @@ def test_a_file_swapped_for_a_fifo_after_listing_is_refused_not_waited_on(tmp_pa
     fifo = tmp_path / "swapped.md"
     os.mkfifo(fifo)
     with pytest.raises(OSError, match="not a regular file"):
-        _read_regular_file(str(fifo))  # no writer: a blocking open would never return
+        read_regular_file(str(fifo))  # no writer: a blocking open would never return
 
 
 @pytest.mark.parametrize(
@@ -458,6 +453,6 @@ def test_image_urls_join_as_urljoin_joins_them(url: str) -> None:
 def test_a_file_growing_while_read_is_read_to_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_bytes(b"x" * 100)
-    assert _read_regular_file(str(path))[0] == b"x" * 100
+    assert read_regular_file(str(path))[0] == b"x" * 100
     path.write_bytes(b"y" * (MAX_FILE_BYTES + 10))
-    assert len(_read_regular_file(str(path))[0]) == MAX_FILE_BYTES + 1
+    assert len(read_regular_file(str(path))[0]) == MAX_FILE_BYTES + 1

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from feedsvc import store as store_module
-from feedsvc.settings import load_settings
-from feedsvc.store import StoreReader
-from feedsvc.watch import TreeWatch
+from feedsvc.store import ScanPolicy, StoreReader
+from feedsvc.store import files as files_module
+from feedsvc.store import reader as reader_module
+from feedsvc.store.watch import TreeWatch
 
-from .helpers import Store
+from .helpers import Store, store_reader
 
 
-def reader_of(store: Store) -> StoreReader:
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    return StoreReader(settings.articles_dir, settings.site)
+def reader_of(store: Store, policy: ScanPolicy | None = None) -> StoreReader:
+    return store_reader(store.root, policy)
 
 
 class Listings:
@@ -25,13 +25,13 @@ class Listings:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        real = store_module._list_store
+        real = files_module.list_store
 
         def counted(root: Path) -> tuple[list[tuple[str, str]], dict[str, str]]:
             self.count += 1
             return real(root)
 
-        monkeypatch.setattr(store_module, "_list_store", counted)
+        monkeypatch.setattr(reader_module, "list_store", counted)
 
 
 def ids(reader: StoreReader) -> list[str]:
@@ -90,7 +90,7 @@ def test_a_full_sweep_still_comes_now_and_then(
     reader = reader_of(store)
     listings = Listings(monkeypatch)
     reader.scan()
-    monkeypatch.setattr(store_module, "FULL_SWEEP_INTERVAL", 0.0)
+    reader.policy = replace(reader.policy, full_sweep_interval=0.0)
     reader.scan()
     assert listings.count == 2
 
@@ -99,10 +99,9 @@ def test_without_inotify_every_check_sweeps(store: Store, monkeypatch: pytest.Mo
     def refuse(root: Path) -> TreeWatch:
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(store_module, "TreeWatch", refuse)
-    monkeypatch.setattr(store_module, "SWEEP_SPACING", 0.0)
+    monkeypatch.setattr(reader_module, "TreeWatch", refuse)
     store.add("a.md", id="a")
-    reader = reader_of(store)
+    reader = reader_of(store, ScanPolicy(sweep_spacing=0.0))
     listings = Listings(monkeypatch)
     reader.scan()
     store.add("b.md", id="b")
@@ -116,7 +115,7 @@ def test_without_inotify_sweeps_are_spaced_by_their_cost(
     def refuse(root: Path) -> TreeWatch:
         raise OSError(28, "No space left on device")  # inotify's answer at max_user_watches
 
-    monkeypatch.setattr(store_module, "TreeWatch", refuse)
+    monkeypatch.setattr(reader_module, "TreeWatch", refuse)
     store.add("a.md", id="a")
     reader = reader_of(store)
     listings = Listings(monkeypatch)
@@ -124,13 +123,16 @@ def test_without_inotify_sweeps_are_spaced_by_their_cost(
     reader.scan()  # measures what a sweep that reads nothing costs
     assert listings.count == 2
     # Some multiple of that cost must pass between two sweeps (here: an hour).
-    monkeypatch.setattr(store_module, "SWEEP_SPACING", 3600 / max(reader._sweep_seconds, 1e-9))
-    monkeypatch.setattr(store_module, "MAX_SWEEP_SPACING", 3600.0)
-    monkeypatch.setattr(store_module, "CHEAP_SWEEP", 0.0)  # as if this store were large
+    reader.policy = replace(
+        reader.policy,
+        sweep_spacing=3600 / max(reader.sweep_seconds, 1e-9),
+        max_sweep_spacing=3600.0,
+        cheap_sweep=0.0,  # as if this store were large
+    )
     store.add("b.md", id="b")
     assert ids(reader) == ["a"]
     assert listings.count == 2
-    monkeypatch.setattr(store_module, "MAX_SWEEP_SPACING", 0.0)
+    reader.policy = replace(reader.policy, max_sweep_spacing=0.0)
     assert ids(reader) == ["a", "b"]
     assert listings.count == 3
 

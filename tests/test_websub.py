@@ -4,28 +4,30 @@ restart, sent by one process of several, and never started without hubs."""
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from flask import Flask
 
 from feedsvc.catalog import Catalog
-from feedsvc.model import FEED_FORMATS, Article, Scope, Site
+from feedsvc.model import FEED_FORMATS, Article, FeedKey, Scope, Site
+from feedsvc.render import render_feed
 from feedsvc.sanitize import MAX_HTML_DEPTH
+from feedsvc.state import DATABASE_NAME, State
 from feedsvc.timeline import visible
 from feedsvc.websub import (
     EXTENSION_KEY,
-    STATE_FILE,
     Notifier,
     changed_topics,
     topic_etags,
@@ -43,6 +45,7 @@ from .helpers import (
     make_article,
     make_site,
     production_server,
+    resolved,
 )
 
 BASE = "https://news.example.com/feeds/"
@@ -64,8 +67,20 @@ TWO_CHANGES = Counter(NEW_TOPICS) + Counter(topics("all", "culture", "tag/lng", 
 # --- the pure core ----------------------------------------------------------------------
 
 
+def etags(site: Site, catalog: Catalog, scopes: Iterable[Scope]) -> dict[str, str]:
+    """topic_etags over the documents of ``catalog``, rendered in memory."""
+
+    def etag_of(key: FeedKey) -> str | None:
+        document = catalog.document(key)
+        if document is None:
+            return None
+        return hashlib.sha256(render_feed(site, resolved(document))).hexdigest()
+
+    return topic_etags(site, scopes, etag_of)
+
+
 def changes(site: Site, old: Catalog | None, new: Catalog, announced: dict[str, str]) -> set[str]:
-    current = topic_etags(site, new, touched_scopes(site, old, new))
+    current = etags(site, new, touched_scopes(site, old, new))
     return set(changed_topics(announced, current))
 
 
@@ -82,11 +97,11 @@ def test_a_new_article_touches_its_feeds_in_every_format() -> None:
         Scope("author", "ana-lima"),
         Scope("lang", "de"),
     }
-    announced = topic_etags(site, old, touched_scopes(site, None, old))
+    announced = etags(site, old, touched_scopes(site, None, old))
     assert changes(site, old, new, announced) == NEW_TOPICS
     # Removing it again changes the same feeds back; the ones that vanish have nothing to fetch.
     assert changes(
-        site, new, old, {**announced, **topic_etags(site, new, {Scope("site", "all")})}
+        site, new, old, {**announced, **etags(site, new, {Scope("site", "all")})}
     ) == topics("all")
 
 
@@ -98,7 +113,7 @@ def test_an_edit_outside_the_newest_items_changes_no_subscription_feed() -> None
     # Within the newest items it does.
     edited_b = make_article(site, 2, body="Edited.")
     old, new = catalog_of(site, [b, a]), catalog_of(site, [edited_b, a])
-    announced = topic_etags(site, old, touched_scopes(site, None, old))
+    announced = etags(site, old, touched_scopes(site, None, old))
     assert changes(site, old, new, announced) == topics(
         "all", "technology", "tag/chips", "tag/research", "author/jane-doe", "lang/en"
     )
@@ -113,7 +128,7 @@ def test_a_scheduled_article_falling_due_is_a_change() -> None:
     ]
     before = Catalog(site, visible(articles, now, site.timezone))
     after = Catalog(site, visible(articles, now + timedelta(days=5), site.timezone))
-    announced = topic_etags(site, before, touched_scopes(site, None, before))
+    announced = etags(site, before, touched_scopes(site, None, before))
     assert changes(site, before, after, announced) == topics(
         "all", "technology", "tag/later", "lang/en"
     )
@@ -123,7 +138,7 @@ def test_the_same_bytes_are_no_change() -> None:
     site = make_site()
     catalog = catalog_of(site, [make_article(site, 1)])
     again = catalog_of(site, [make_article(site, 1)])  # equal records, new objects
-    announced = topic_etags(site, catalog, touched_scopes(site, None, catalog))
+    announced = etags(site, catalog, touched_scopes(site, None, catalog))
     assert changes(site, catalog, again, announced) == set()
     assert changes(site, None, again, announced) == set()
 
@@ -192,7 +207,10 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> N
 
 def wait_for_baseline(state_dir: Path) -> None:
     """Until the notifier has recorded the feeds as they are (its first run announces nothing)."""
-    wait_for(lambda: (state_dir / STATE_FILE).exists(), "the baseline")
+    wait_for(
+        lambda: (state_dir / DATABASE_NAME).exists() and State(state_dir).announced() != {},
+        "the baseline",
+    )
 
 
 def notifier(app: Flask) -> Notifier:
@@ -225,12 +243,8 @@ def start_app(
     return app
 
 
-def pending_in_state_file(state_dir: Path) -> list[list[object]]:
-    try:
-        pending: list[list[object]] = json.loads((state_dir / STATE_FILE).read_text())["pending"]
-    except FileNotFoundError:
-        return []
-    return pending
+def pending_in_state_file(state_dir: Path) -> list[tuple[str, str, float]]:
+    return State(state_dir).pending()
 
 
 def websub_threads() -> list[threading.Thread]:
@@ -239,7 +253,7 @@ def websub_threads() -> list[threading.Thread]:
 
 def test_no_hub_urls_no_notifier(store: Store, state_dir: Path) -> None:
     before = len(websub_threads())
-    configs: list[dict[str, str]] = [
+    configs: list[dict[str, Any]] = [
         {},
         {"HUB_URLS": "http://127.0.0.1:9/", "WEBSUB_NOTIFY": "false"},
     ]
@@ -247,7 +261,7 @@ def test_no_hub_urls_no_notifier(store: Store, state_dir: Path) -> None:
         app = make_app(store, state_dir, None, **config)
         assert EXTENSION_KEY not in app.extensions
     assert len(websub_threads()) == before
-    assert not (state_dir / STATE_FILE).exists()
+    assert State(state_dir).announced() == {}
 
 
 def test_an_added_article_is_announced_once_per_topic_without_another_request(
@@ -262,7 +276,7 @@ def test_an_added_article_is_announced_once_per_topic_without_another_request(
         wait_for(lambda: set(hub.published()) == NEW_TOPICS, "the announcements")
         # A second change is announced after the first: by then, every first one was sent.
         store.add(id="m", **SECOND_ARTICLE)
-        wait_for(lambda: hub.published() == TWO_CHANGES, "the second change")
+        wait_for(lambda: hub.published() == TWO_CHANGES, f"the second change {hub.published()}")
     counts = hub.published()
     assert counts == TWO_CHANGES
     assert notifier(app).pending() == []
@@ -386,7 +400,7 @@ def test_of_two_notifiers_on_one_state_folder_one_notifies_and_the_other_takes_o
         notifier(leaders[0]).stop()
         store.add(id="m", **SECOND_ARTICLE)
         wait_for(lambda: notifier(other).leader, "the other to take over")
-        wait_for(lambda: hub.published() == TWO_CHANGES, "the second change")
+        wait_for(lambda: hub.published() == TWO_CHANGES, f"the second change {hub.published()}")
         assert notifier(other).pending() == []
     counts = hub.published()
     assert counts == TWO_CHANGES
@@ -432,7 +446,7 @@ def test_gunicorn_workers_notify_once(store: Store, tmp_path: Path, hub: Recordi
     env = {"FEEDSVC_HUB_URLS": hub.url, "FEEDSVC_WEBSUB_RETRY_DELAY": "0.05"}
     with hub.up(), production_server(store.root, tmp_path / "home", env) as server:
         state = tmp_path / "home" / "state"
-        wait_for(lambda: (state / STATE_FILE).exists(), "the baseline")
+        wait_for_baseline(state)
         store.add(id="n", **NEW_ARTICLE)
         for _ in range(8):  # requests reach both workers, which rescan and see the change too
             assert fetch(f"{server.base}/feeds/all.rss")[0] == 200
@@ -440,7 +454,7 @@ def test_gunicorn_workers_notify_once(store: Store, tmp_path: Path, hub: Recordi
         store.add(id="m", **SECOND_ARTICLE)
         for _ in range(8):
             assert fetch(f"{server.base}/feeds/all.rss")[0] == 200
-        wait_for(lambda: hub.published() == TWO_CHANGES, "the second change")
+        wait_for(lambda: hub.published() == TWO_CHANGES, f"the second change {hub.published()}")
         wait_for(lambda: pending_in_state_file(state) == [], "an empty queue")
     counts = hub.published()
     assert counts == TWO_CHANGES

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from feedsvc.websub import STATE_FILE
+from feedsvc.state import DATABASE_NAME, State
 
 from .helpers import (
     REPO,
@@ -218,7 +218,11 @@ def feedsvc(store: Store, home: Path, hub: RealHub) -> Iterator[str]:
         process = start_gunicorn(store.root, home, port, env=env, stderr=stderr)
     try:
         wait_until_listening(port, process, "gunicorn")
-        wait_for(lambda: (home / "state" / STATE_FILE).exists(), "the notifier's baseline")
+        state = home / "state"
+        wait_for(
+            lambda: (state / DATABASE_NAME).exists() and State(state).announced() != {},
+            "the notifier's baseline",
+        )
         yield base
     finally:
         stop(process)

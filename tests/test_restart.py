@@ -1,10 +1,10 @@
-"""The store index: a restart serves from the front matter kept in the state folder, sweeps the
-store in the background, and ignores any index not made for this store, site and code."""
+"""Restarts: a restart serves from the records kept in the state database, sweeps the store
+in the background, keeps last good versions, and ignores records not made for this store, site
+and parser."""
 
 from __future__ import annotations
 
 import os
-import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from feedsvc import store as store_module
+from feedsvc.cli import main
 from feedsvc.settings import load_settings
-from feedsvc.store import StoreReader
-from feedsvc.storeindex import ARTICLE_FIELDS, INDEX_FILE
+from feedsvc.state import State
+from feedsvc.store import StoreReader, article_text, records
+from feedsvc.store import parse as parse_module
 
 from .helpers import SITE_TOML, Store, check_document, make_app
 
@@ -28,29 +29,28 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
         time.sleep(0.02)
 
 
-@pytest.fixture(autouse=True)
-def save_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("feedsvc.service.INDEX_FIRST_SAVE_DELAY", 0.0)
-    monkeypatch.setattr("feedsvc.storeindex._CHUNK", 2)  # three files: two chunks
-
-
 def first_run(store: Store, state_dir: Path) -> bytes:
-    """Serve once, and wait until the store index is written in the background."""
+    """Serve once, and save what the store holds (as the keeper does in the background)."""
     app = make_app(store, state_dir)
     body: bytes = app.test_client().get("/feeds/all.atom").data
-    wait_for((state_dir / INDEX_FILE).exists, "the store index is written")
+    app.extensions["feedsvc"].keeper.reader.save()
     return body
 
 
 def swept(app: Flask) -> None:
     service = app.extensions["feedsvc"]
     app.test_client().get("/healthz")  # background work starts with the first request
-    wait_for(lambda: not service._restoring, "the first sweep after the restore")
+    wait_for(lambda: not service.keeper.restoring, "the first sweep after the restore")
 
 
 def titles(app: Flask) -> list[str]:
     body = app.test_client().get("/feeds/all.atom").data
     return sorted(title for _, title in check_document(body, "atom"))
+
+
+def reader_of(store: Store, state_dir: Path) -> StoreReader:
+    settings = load_settings({"ARTICLES_DIR": str(store.root)})
+    return StoreReader(settings.articles_dir, settings.site, State(state_dir))
 
 
 @pytest.fixture
@@ -67,11 +67,13 @@ def test_a_restart_serves_the_same_bytes_without_parsing_any_file(
     before = first_run(three, state_dir)
 
     def no_parsing(*args: object, **kwargs: object) -> object:
-        raise AssertionError("a file was parsed")
+        raise AssertionError("a file was parsed or rendered")
 
-    monkeypatch.setattr(store_module, "parse_front_matter", no_parsing)
+    monkeypatch.setattr(parse_module, "parse_front_matter", no_parsing)
+    monkeypatch.setattr(parse_module, "render_text", no_parsing)
     app = make_app(three, state_dir)
-    assert app.extensions["feedsvc"]._reader.restored
+    assert app.extensions["feedsvc"].keeper.reader.restored
+    # Texts too come from the database: rendered once per machine.
     assert app.test_client().get("/feeds/all.atom").data == before
     swept(app)  # nothing changed: the sweep reads no file either
     assert app.test_client().get("/feeds/all.atom").data == before
@@ -90,29 +92,61 @@ def test_changes_made_while_stopped_are_picked_up_by_the_first_sweep(
     assert titles(app) == ["Alpha, edited", "Delta", "Gamma"]
 
 
+def test_a_file_broken_while_stopped_is_served_from_its_last_good_version(
+    three: Store, state_dir: Path
+) -> None:
+    first_run(three, state_dir)  # the texts of a, b and c were never rendered in memory alone
+    three.write(three.root / "2025/a.md", "---\ntitle: [broken\n")
+    three.write(three.root / "2025/b.md", "---\nid: b\n---\n")  # no title
+    app = make_app(three, state_dir)
+    swept(app)
+    assert titles(app) == ["Alpha", "Beta", "Gamma"]
+    body = app.test_client().get("/feeds/all.atom").get_data(as_text=True)
+    assert "Alpha &lt;em&gt;body&lt;/em&gt;." in body  # its text, from the version kept
+    health = app.test_client().get("/healthz").get_json()
+    assert health["files_rejected"] == 2
+    assert health["last_good_served"] == 2
+    # And once more across a second restart, before anything is fixed.
+    app.extensions["feedsvc"].keeper.reader.save()
+    again = make_app(three, state_dir)
+    swept(again)
+    assert titles(again) == ["Alpha", "Beta", "Gamma"]
+
+
+def test_feedsvc_check_reports_the_last_good_versions_it_keeps(
+    three: Store,
+    state_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first_run(three, state_dir)
+    three.write(three.root / "2025/a.md", "---\ntitle: [broken\n")
+    monkeypatch.setenv("FEEDSVC_STATE_DIR", str(state_dir))
+    assert main(["check", str(three.root)]) == 1
+    out = capsys.readouterr().out
+    assert "2025/a.md: the front matter has no closing '---' line" in out
+    assert "(its last good version is still served)" in out
+
+
 def test_a_restored_version_stays_at_hand_when_its_file_breaks(
     three: Store, state_dir: Path
 ) -> None:
     first_run(three, state_dir)
-    settings = load_settings({"ARTICLES_DIR": str(three.root)})
-    reader = StoreReader(settings.articles_dir, settings.site, state_folder=state_dir)
+    reader = reader_of(three, state_dir)
     assert reader.restored
-    reader.pack_restored()  # what the service does in the background after a restore
     path = three.root / "2025/a.md"
     three.write(path, "---\ntitle: [broken\n")
     snapshot = reader.scan()
     alpha = next(a for a in snapshot.articles if a.id == "a")
-    assert "Alpha <em>body</em>." in alpha.content_html
+    assert "Alpha <em>body</em>." in article_text(reader.version_bytes(alpha), alpha).content_html
     assert "last good version is still served" in snapshot.problems[0].reason
 
 
-@pytest.mark.parametrize("change", ["site", "root", "code", "damaged", "hostile"])
-def test_an_index_not_made_for_this_store_site_and_code_is_ignored(
+@pytest.mark.parametrize("change", ["site", "root", "parser"])
+def test_records_not_made_for_this_store_site_and_parser_are_not_used(
     three: Store, state_dir: Path, tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first_run(three, state_dir)
-    index = state_dir / INDEX_FILE
-    marker = tmp_path / "executed"
     if change == "site":
         site_toml = three.root / "site.toml"
         site_toml.write_text(site_toml.read_text().replace("title =", 'title = "Other"\n#', 1))
@@ -120,24 +154,11 @@ def test_an_index_not_made_for_this_store_site_and_code_is_ignored(
         moved = tmp_path / "moved"
         os.rename(three.root, moved)
         three.root = moved
-    elif change == "code":
-        monkeypatch.setattr("feedsvc.storeindex.code_fingerprint", lambda: "another version")
-    elif change == "damaged":
-        index.write_bytes(index.read_bytes()[:100])
-    else:  # a pickle that would run a command: the unpickler builds dates and zones only
-        index.write_bytes(pickle.dumps(_Hostile(str(marker))))
+    else:
+        monkeypatch.setattr(records, "PARSER_VERSION", parse_module.PARSER_VERSION + 1)
     app = make_app(three, state_dir)
-    assert not app.extensions["feedsvc"]._reader.restored
+    assert not app.extensions["feedsvc"].keeper.reader.restored
     assert len(titles(app)) == 3
-    assert not marker.exists()
-
-
-class _Hostile:
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.mark.parametrize(
@@ -163,20 +184,18 @@ def test_restored_records_are_the_records_read_from_the_files(
         image="{url: /m/x.jpg, alt: X, type: image/jpeg, length: 12}", draft="true",
         summary='"A *summary*"',
     )  # fmt: skip
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    state_dir.mkdir()
-    read = StoreReader(settings.articles_dir, settings.site, state_folder=state_dir)
+    read = reader_of(store, state_dir)
     assert read.scan().problems == ()
-    assert read.save_index()
-    restored = StoreReader(settings.articles_dir, settings.site, state_folder=state_dir)
+    read.save()
+    restored = reader_of(store, state_dir)
     assert restored.restored
 
     def fields(reader: StoreReader) -> list[tuple[object, ...]]:
         return [
             (
-                [getattr(a, name) for name in ARTICLE_FIELDS],
+                [getattr(a, name) for name in records.ARTICLE_FIELDS],
                 [(d.isoformat(), d.fold, d.tzinfo) for d in (a.published, a.updated)],
-                a.source.text(),
+                article_text(reader.version_bytes(a), a),
             )
             for a in reader.snapshot.articles
         ]
@@ -185,14 +204,13 @@ def test_restored_records_are_the_records_read_from_the_files(
     assert len(fields(read)) == 6
 
 
-def test_a_cold_start_writes_the_index_only_after_its_first_requests(
-    three: Store, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_cold_start_saves_its_records_only_after_its_first_requests(
+    three: Store, state_dir: Path
 ) -> None:
-    # Writing the index of a large store takes seconds of the interpreter the first requests
-    # need: it waits INDEX_FIRST_SAVE_DELAY, whatever the rescans find meanwhile.
-    monkeypatch.setattr("feedsvc.service.INDEX_FIRST_SAVE_DELAY", 30.0)
+    # Saving the records of a large store takes seconds of the interpreter the first requests
+    # need: it waits first_save_delay, whatever the rescans find meanwhile.
     app = make_app(three, state_dir)
     client = app.test_client()
     for _ in range(5):  # each one rescans the store
         assert client.get("/feeds/all.atom").status_code == 200
-    assert not (state_dir / INDEX_FILE).exists()
+    assert State(state_dir).files(app.extensions["feedsvc"].keeper.reader.identity) == []

@@ -1,0 +1,487 @@
+"""The edge that reads the article store: files -> validated Article records and Problems.
+
+``StoreReader`` walks the folder (or looks only at the files its watch names), re-reads only
+files whose stamp changed, and keeps an article's last good version while its file is broken.
+What it knows is kept in the state database (state.py): a restart serves from there at once,
+and a file broken while the service was down is still served from its last good version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from time import monotonic
+from typing import Any, NamedTuple
+
+from ..errors import ArticleError
+from ..model import Article, Problem, Site
+from ..settings import SITE_FILE
+from ..state import FileRow, State
+from . import records
+from .files import (
+    Stamp,
+    file_kind,
+    link_problem,
+    list_store,
+    paused_gc,
+    printable_path,
+    read_regular_file,
+    stamp_of,
+)
+from .parse import MAX_FILE_BYTES, article_text, read_article, version_of
+from .scan import read_in_parallel, scan_processes
+from .snapshot import StoreSnapshot, build_snapshot
+from .watch import Changes, TreeWatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPolicy:
+    """How the reader spends its effort; tests pass their own."""
+
+    # A first scan of at least this many files is shared among processes, one per core.
+    parallel_scan_files: int = 5000
+    scan_processes: int | None = None  # None: one per core, at most four
+    # Files per batch a process takes at a time (about fifty batches per process): small
+    # enough that the processes end together, large enough that handing them out costs nothing.
+    min_scan_batch: int = 100
+    max_scan_batch: int = 2000
+    # A scan that finds at most this many new or changed files renders their texts at once.
+    max_eager_files: int = 200
+    # Seconds between two looks at every file while a change watch names the files that
+    # change: a safety net for changes the watch misses (network file systems).
+    full_sweep_interval: float = 300.0
+    # Without a change watch, sweeps are at least this many times their own duration apart
+    # (at most max_sweep_spacing seconds): about 5% of a core, whatever the store's size.
+    sweep_spacing: float = 20.0
+    max_sweep_spacing: float = 60.0
+    cheap_sweep: float = 0.05  # seconds; cheaper sweeps are not spaced
+    # Bytes of the versions read kept in memory until they are saved (then read again from
+    # their files): a version listed stays at hand even if its file changes before the save.
+    unsaved_bytes: int = 64 * 1024 * 1024
+    watch: bool = True  # use inotify where the system has it
+
+
+class Entry(NamedTuple):  # (not a frozen dataclass: quicker to make, 100,000 at a start)
+    stamp: Stamp
+    served: Article | None  # the current version if valid, else the last good one, if any
+    problem: Problem | None  # why the current version is not valid
+    # The version before, while the current one's text has not been rendered yet: served
+    # again if that text turns out invalid.
+    fallback: Article | None = None
+
+
+# Seconds between two error lines while the store stays unreadable.
+ALARM_INTERVAL = 60.0
+# Rejections logged one by one per scan; a store of 100,000 broken files logs a summary line.
+MAX_LOGGED_REJECTIONS = 20
+# File rows (and the bodies of their versions) written to the state database per transaction.
+SAVE_CHUNK = 500
+# What _load answers when a file's stamp moved while it was read.
+_CHANGED_WHILE_READ = "changed while it was read; it is read again on the next scan"
+
+
+class StoreReader:
+    """Reads a store folder, re-reading only the files whose stamp changed since last time.
+
+    An article's file may be broken, unreadable or not a file at all: it is reported and its
+    last good version (if any) stays served. The folder itself may vanish or be unmounted: the
+    last snapshot stays served and ``unavailable`` says why, until the folder is back.
+    """
+
+    def __init__(
+        self, root: Path, site: Site, state: State, policy: ScanPolicy | None = None
+    ) -> None:
+        self.root = root
+        self.site = site
+        self.state = state
+        self.policy = policy or ScanPolicy()
+        self.identity = records.store_identity(root, site)
+        self._prefix = os.path.join(root, "")  # + a relative path: faster than a join
+        self._entries: dict[str, Entry] = {}
+        self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
+        self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
+        self.unavailable: str | None = None  # why the last scan could not read the store
+        self._alarmed = 0.0  # when that was last logged (monotonic)
+        self._rejected_now = 0  # files rejected by the current scan
+        self._watch: TreeWatch | None = None
+        self._watch_failed = not self.policy.watch
+        self._swept = 0.0  # when the whole store was last looked at (monotonic)
+        self.sweep_seconds = 0.0  # how long the last sweep that read nothing took
+        self._unsaved: set[str] = set()  # files whose entry the database does not have yet
+        self._bodies: dict[str, bytes] = {}  # bytes of versions read, until saved
+        self._bodies_size = 0
+        self._saving: dict[str, bytes] = {}  # those being saved now
+        self._lock = threading.Lock()  # held by a scan, and to take what is to be saved
+        self._save_lock = threading.Lock()  # one save at a time
+        # True when the snapshot comes from the state database: the store is not swept yet.
+        self.restored = False
+        with paused_gc():
+            rows = state.files(self.identity)
+            if rows:
+                self._restore(rows)
+            elif rows is None:  # another store's, another configuration's or parser's
+                state.claim(self.identity)
+
+    @property
+    def snapshot(self) -> StoreSnapshot:
+        """The latest snapshot, without looking at the store."""
+        return self._snapshot
+
+    @property
+    def last_good(self) -> int:
+        """How many rejected files are still served from their last good version."""
+        return sum(1 for e in self._entries.values() if e.problem and e.served is not None)
+
+    # --- the state database ---------------------------------------------------------------
+
+    def _restore(self, rows: list[FileRow]) -> None:
+        site = self.site
+        for path, stamp_text, record, problem in rows:
+            try:
+                served = None if record is None else records.unflatten(records.loads(record), site)
+                stamp = tuple(map(int, stamp_text.split(":"))) if stamp_text else ()
+            except Exception as e:  # a damaged row: the file is read again at the first sweep
+                log.warning("state database: ignoring the row of %s (%s)", printable_path(path), e)
+                continue
+            reason = None if problem is None else Problem(printable_path(path), problem)
+            self._entries[path] = Entry(stamp, served, reason)
+        self._snapshot = self._build(1)
+        self.restored = True
+        log.info("%s: %d files restored from the state database", self.root, len(rows))
+
+    def save(self) -> None:
+        """Write what changed since the last call to the state database, with the bytes of
+        every version served (read again from its file when a large scan did not keep them).
+        Seconds for 100,000 new files: call it off the request path."""
+        with self._save_lock:
+            with self._lock:
+                paths, self._unsaved = sorted(self._unsaved), set()
+                bodies, self._bodies, self._bodies_size = self._bodies, {}, 0
+                self._saving = bodies
+            done = 0
+            try:
+                for done in range(0, len(paths), SAVE_CHUNK):
+                    self._save_chunk(paths[done : done + SAVE_CHUNK], bodies)
+            except Exception:
+                with self._lock:  # tried again next time
+                    self._unsaved.update(paths[done:])
+                    self._bodies.update(bodies)
+                raise
+            finally:
+                self._saving = {}
+            if paths:
+                entries = list(self._entries.values())
+                self.state.prune({e.served.version for e in entries if e.served is not None})
+
+    def _save_chunk(self, paths: list[str], bodies: dict[str, bytes]) -> None:
+        rows: list[FileRow] = []
+        deleted: list[str] = []
+        wanted: dict[str, str] = {}  # digest -> path of a version served
+        for path in paths:
+            entry = self._entries.get(path)
+            if entry is None:
+                deleted.append(path)
+                continue
+            served = entry.served
+            record = None if served is None else records.dumps(records.flatten(served, self.site))
+            problem = None if entry.problem is None else entry.problem.reason
+            rows.append((path, ":".join(map(str, entry.stamp)), record, problem))
+            if served is not None:
+                wanted[served.version] = path
+        kept = self.state.has_bodies(wanted)
+        new_bodies = []
+        for digest, path in wanted.items():
+            if digest in kept:
+                continue
+            raw = bodies.get(digest) or self._file_version(path, digest)
+            if raw is not None:
+                new_bodies.append((digest, raw))
+        if not self.state.save_files(self.identity, rows, deleted, new_bodies):
+            log.warning("the state database now keeps another store's files; not saved")
+
+    def _file_version(self, path: str, digest: str) -> bytes | None:
+        try:
+            raw, _ = read_regular_file(self._prefix + path)
+        except OSError:
+            return None
+        return raw if version_of(raw) == digest else None
+
+    def version_bytes(self, article: Article) -> bytes:
+        """The bytes of the version ``article`` was read from: kept in the state database, or
+        its file, if it is still that version. OSError when neither has it."""
+        version = article.version
+        raw = self._bodies.get(version) or self._saving.get(version) or self.state.body(version)
+        if raw is None:
+            raw = self._file_version(article.path, article.version)
+        if raw is None:
+            raise OSError(0, "this version's file changed before its text was first shown")
+        return raw
+
+    # --- scanning -------------------------------------------------------------------------
+
+    def scan(self) -> StoreSnapshot:
+        """Look at the store once more; the same snapshot object if nothing changed.
+
+        Between full sweeps an inotify watch, where the system has one, names the files that
+        changed, and only those are looked at.
+        """
+        with paused_gc(), self._lock:
+            return self._scan()
+
+    def _scan(self) -> StoreSnapshot:
+        try:
+            # An unmounted volume leaves an empty mount point: without site.toml (which every
+            # store has) the folder is not the store, and must not empty the feeds.
+            os.stat(self.root / SITE_FILE)
+            changes = self._watched_changes()
+            if changes is not None and self.unavailable is None:
+                return self._scan_files(changes.paths)
+            if self._watch is None and monotonic() - self._swept < self._sweep_spacing():
+                return self._snapshot  # no watch: sweeps spaced to cost a few % of a core
+            started = monotonic()
+            files, unlisted = list_store(self.root)
+        except OSError as e:
+            # Loud, and again every minute while it lasts, so that it does not scroll away.
+            if self.unavailable is None or monotonic() - self._alarmed >= ALARM_INTERVAL:
+                log.error(
+                    "ARTICLE STORE UNAVAILABLE: %s cannot be read (%s: %s); still serving the "
+                    "last good state, %d articles", self.root, e.strerror, e.filename,
+                    len(self._snapshot.articles),
+                )  # fmt: skip
+                self._alarmed = monotonic()
+            self.unavailable = str(e.strerror)
+            return self._snapshot
+        self._swept = monotonic()
+        if self.unavailable is not None:
+            log.warning("article store %s is readable again", self.root)
+            self.unavailable = None
+        changed = unlisted != self._unlisted
+        self._unlisted = unlisted
+        self._rejected_now = 0
+        seen = {relpath for relpath, _ in files}
+        read = self._refresh(files)
+        changed = read or changed
+        if not read:  # what a sweep that finds nothing new costs
+            self.sweep_seconds = monotonic() - started
+        for gone in self._entries.keys() - seen:
+            # The articles of a folder that cannot be listed now are kept, not deleted.
+            if not any(gone.startswith(f"{folder}/") for folder in unlisted):
+                del self._entries[gone]
+                self._unsaved.add(gone)
+                changed = True
+        return self._finish(changed)
+
+    def _sweep_spacing(self) -> float:
+        if self.sweep_seconds < self.policy.cheap_sweep:
+            return 0.0  # a small store: sweeping at every check costs next to nothing
+        return min(self.sweep_seconds * self.policy.sweep_spacing, self.policy.max_sweep_spacing)
+
+    def _watched_changes(self) -> Changes | None:
+        """The files that changed since the last scan, if the watch can tell and no full
+        sweep is due; None: sweep. (Re)starts the watch before a sweep, so that nothing
+        changing during the sweep is missed."""
+        if self._watch is not None and self._watch.owner != os.getpid():
+            # A worker forked from a preloading parent: the parent's inotify descriptor is
+            # shared, and each event would reach only one of the processes reading it.
+            self._watch.close()
+            self._watch = None
+        if self._watch is None:
+            if not self._watch_failed:
+                try:
+                    self._watch = TreeWatch(self.root)
+                except OSError as e:  # no inotify here, or its limits reached
+                    self._watch_failed = True
+                    log.info("no change watch on %s (%s); the store is swept on every check",
+                             self.root, e.strerror)  # fmt: skip
+            return None
+        changes = self._watch.changes()
+        if changes.everything or monotonic() - self._swept >= self.policy.full_sweep_interval:
+            self._watch.watch_tree()
+            return None
+        return changes
+
+    def _scan_files(self, relpaths: set[str]) -> StoreSnapshot:
+        """Look at the named files only (created, changed or deleted)."""
+        self._rejected_now = 0
+        present: list[tuple[str, str]] = []
+        changed = False
+        for relpath in sorted(relpaths):
+            full = os.path.join(self.root, relpath)
+            if os.path.lexists(full):
+                present.append((relpath, full))
+            elif self._entries.pop(relpath, None) is not None:
+                self._unsaved.add(relpath)
+                changed = True
+        changed = self._refresh(present) or changed
+        return self._finish(changed)
+
+    def _refresh(self, files: list[tuple[str, str]]) -> bool:
+        """Read again those of the files whose stamp changed; whether any had."""
+        policy = self.policy
+        processes = policy.scan_processes or scan_processes(limit=4)
+        # The first scan only: later ones run in a serving process, whose other threads a
+        # fork must not catch holding a lock.
+        first = self._snapshot.version == 0 and not self._entries
+        if first and len(files) >= policy.parallel_scan_files and processes > 1:
+            size = len(files) // (processes * 50)
+            size = max(policy.min_scan_batch, min(policy.max_scan_batch, size))
+            batches = [files[start : start + size] for start in range(0, len(files), size)]
+            read_in_parallel(batches, processes, self._read_batch, self._plain, self._unplain,
+                             self._take)  # fmt: skip
+            return True
+        stale: list[tuple[str, str, os.stat_result | None, Stamp]] = []
+        for relpath, full in files:
+            entry = self._entries.get(relpath)
+            try:
+                st: os.stat_result | None = os.stat(full)
+            except OSError:
+                st = None  # vanished between listing and stat, a dangling link or a loop
+            stamp = stamp_of(st) if st else ()
+            if entry is None or entry.stamp != stamp:
+                stale.append((relpath, full, st, stamp))
+        # The first scan validates front matter only, which is all that deciding what every
+        # feed holds needs; texts are rendered when a document first shows them. A file that
+        # changes later has its text rendered at once: it is about to be shown, and a broken
+        # body is reported at once. (A bulk export that rewrites thousands of files is read
+        # like a first scan.)
+        eager = self._snapshot.version > 0 and len(stale) <= policy.max_eager_files
+        for relpath, full, st, stamp in stale:
+            entry = self._read(relpath, full, st, self._entries.get(relpath), stamp, eager=eager)
+            if entry.problem is not None:
+                self._report(entry.problem)
+            self._entries[relpath] = entry
+            self._unsaved.add(relpath)
+        return bool(stale)
+
+    # The parallel first scan's steps (scan.py): a batch read, as plain values and back.
+
+    def _read_batch(self, batch: Iterable[tuple[str, str]]) -> list[tuple[str, Entry]]:
+        found = []
+        for relpath, full in batch:
+            try:
+                st: os.stat_result | None = os.stat(full)
+            except OSError:
+                st = None
+            stamp = stamp_of(st) if st else ()
+            found.append((relpath, self._read(relpath, full, st, None, stamp, eager=False)))
+        return found
+
+    def _plain(self, found: list[tuple[str, Entry]]) -> list[Any]:
+        return [
+            (relpath, entry.stamp, entry.problem.reason if entry.problem else None,
+             None if entry.served is None else records.flatten(entry.served, self.site))
+            for relpath, entry in found
+        ]  # fmt: skip
+
+    def _unplain(self, values: list[Any]) -> list[tuple[str, Entry]]:
+        found = []
+        for relpath, stamp, reason, flat in values:
+            served = None if flat is None else records.unflatten(flat, self.site)
+            problem = None if reason is None else Problem(printable_path(relpath), reason)
+            found.append((relpath, Entry(tuple(stamp), served, problem)))
+        return found
+
+    def _take(self, found: list[tuple[str, Entry]]) -> None:
+        for relpath, entry in found:
+            if entry.problem is not None:
+                self._report(entry.problem)
+            self._entries[relpath] = entry
+            self._unsaved.add(relpath)
+
+    def _report(self, problem: Problem) -> None:
+        self._rejected_now += 1
+        if self._rejected_now <= MAX_LOGGED_REJECTIONS:
+            log.warning("rejected %s", problem)
+
+    def _finish(self, changed: bool) -> StoreSnapshot:
+        if self._rejected_now > MAX_LOGGED_REJECTIONS:
+            log.warning(
+                "rejected %d more files; `feedsvc check` lists them all",
+                self._rejected_now - MAX_LOGGED_REJECTIONS,
+            )
+        if changed or self._snapshot.version == 0:
+            self._snapshot = self._build(self._snapshot.version + 1)
+        return self._snapshot
+
+    def _read(
+        self, relpath: str, full: str, st: os.stat_result | None, previous: Entry | None,
+        stamp: Stamp, *, eager: bool,
+    ) -> Entry:  # fmt: skip
+        outcome = self._load(relpath, full, st, stamp, eager=eager)
+        if isinstance(outcome, Article):
+            earlier = previous.served if previous is not None and not eager else None
+            return Entry(stamp, outcome, None, earlier)
+        if outcome is _CHANGED_WHILE_READ:
+            stamp = ()  # not this version's stamp: read it again on the next scan
+        # A broken edit (often a half-written save) keeps the last good version served.
+        served = previous.served if previous is not None else None
+        if served is not None:
+            outcome += " (its last good version is still served)"
+        return Entry(stamp, served, Problem(printable_path(relpath), outcome))
+
+    def _load(
+        self, relpath: str, full: str, st: os.stat_result | None, stamp: Stamp, *, eager: bool
+    ) -> Article | str:
+        """The file's article, or the reason it has none."""
+        try:
+            relpath.encode("utf-8")  # file names that are not UTF-8 come as lone surrogates
+        except UnicodeEncodeError:
+            return "its path is not valid UTF-8: rename it"
+        problem = link_problem(self.root, full)
+        if problem is not None:
+            return problem
+        if st is None:
+            return "cannot be read (it vanished while the store was scanned)"
+        if not stat.S_ISREG(st.st_mode):
+            return f"not a regular file ({file_kind(st.st_mode)})"
+        if st.st_size > MAX_FILE_BYTES:  # not even read
+            return f"larger than {MAX_FILE_BYTES} bytes"
+        try:
+            raw, after = read_regular_file(full)
+            if after != stamp:  # an editor saved while we read: maybe a mix of two versions
+                return _CHANGED_WHILE_READ
+            article = read_article(raw, path=relpath, site=self.site)
+            if eager:  # a changed file: its text is rendered now, and a broken body reported
+                self.state.put_text(article.version, article.link, article_text(raw, article))
+            if eager or self._bodies_size + len(raw) <= self.policy.unsaved_bytes:
+                self._bodies[article.version] = raw
+                self._bodies_size += len(raw)
+            return article
+        except OSError as e:
+            return f"cannot be read: {e.strerror}"
+        except ArticleError as e:
+            return e.detail
+        except Exception:  # a bug of ours, or of a library: it must not stop the other files
+            log.exception("unexpected error reading %s", printable_path(relpath))
+            return "could not be read because of an unexpected error (see the log)"
+
+    def withdraw(self, article: Article, reason: str) -> StoreSnapshot:
+        """Reject an article version whose text failed when a document first needed it (its
+        front matter was valid; its body is not): its previous version is served again if
+        the reader still has it. A new snapshot, unless a scan replaced that version already."""
+        relpath = article.path
+        entry = self._entries.get(relpath)
+        if entry is None or entry.served is None or entry.served.version != article.version:
+            return self._snapshot
+        if entry.fallback is not None:
+            reason += " (its last good version is still served)"
+        problem = Problem(printable_path(relpath), reason)
+        log.warning("rejected %s", problem)
+        with self._lock:
+            self._entries[relpath] = Entry(entry.stamp, entry.fallback, problem)
+            self._unsaved.add(relpath)
+        self._snapshot = self._build(self._snapshot.version + 1)
+        return self._snapshot
+
+    def _build(self, version: int) -> StoreSnapshot:
+        problems = [e.problem for e in self._entries.values() if e.problem is not None]
+        problems.extend(Problem(printable_path(f), why) for f, why in self._unlisted.items())
+        candidates = [(path, e.served) for path, e in self._entries.items() if e.served is not None]
+        return build_snapshot(candidates, problems, version)
