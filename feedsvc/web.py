@@ -1,16 +1,21 @@
-"""The HTTP edge: routes, WordPress aliases, headers, conditional GET (Werkzeug), errors.
+"""The HTTP edge: routes, WordPress aliases, conditional GET (Werkzeug), errors; a document's
+headers come from headers.document_headers, as on the fast path (fastpath.py).
 
 It never parses YAML or writes a feed format: it asks the FeedService for rendered bytes.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, NotFound, PreconditionFailed
 from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url, link_header
 from .fastpath import FastPath
+from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_headers
 from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
 from .partners import PartnerRegistry, bearer_token
 from .service import FeedService, RenderedDocument
@@ -105,30 +110,19 @@ def _document_response(
     link: str | None = None,
 ) -> BaseResponse:
     gzipped = request.accept_encodings["gzip"] > 0
-    response = Response(
-        rendered.gzip_body if gzipped else rendered.body, content_type=rendered.content_type
+    headers = document_headers(
+        rendered,
+        gzipped=gzipped,
+        max_age=max_age,
+        private=private,
+        cross_origin=cross_origin,
+        vary=VARY_AUTHORIZATION if vary_authorization else VARY,
+        link=link,
+        date=datetime.now(UTC),  # the Date field is the wall clock's, not the service's clock
     )
-    if gzipped:
-        response.content_encoding = "gzip"
-    # Each representation has its own strong ETag, so a 304 answers the one the client holds.
-    response.set_etag(rendered.gzip_etag if gzipped else rendered.etag)
-    response.last_modified = rendered.last_modified
-    response.vary.add("Accept-Encoding")
-    if vary_authorization:
-        response.vary.add("Authorization")
-    if private:
-        response.cache_control.private = True
-    else:
-        response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    if cross_origin:
-        # Web-based feed readers fetch public feeds cross-origin.
-        response.access_control_allow_origin = "*"
-    if link is not None:
-        # WebSub 4: subscribers discover the hubs and the topic URL from the headers too.
-        response.headers["Link"] = link
+    response = Response(rendered.gzip_body if gzipped else rendered.body, headers=headers.ok)
     # If-None-Match first, then If-Modified-Since; 304 with an empty body (RFC 9110 13.1).
-    return _conditional(response)
+    return _conditional(response, headers)
 
 
 def _redirect_to(scope: Scope, fmt: FeedFormat) -> BaseResponse:
@@ -250,11 +244,14 @@ def healthz() -> BaseResponse:
     return response
 
 
-def _conditional(response: Response) -> BaseResponse:
+def _conditional(response: Response, headers: DocumentHeaders) -> BaseResponse:
     """Werkzeug's make_conditional on the corrected validators (validators.corrected); a
     failed If-Match is a plain 412, without the document. Range requests get the whole
-    document (200): feeds are small and a range of one is useless."""
+    document (200): feeds are small and a range of one is useless. A 304 carries the
+    document's 304 headers (``headers.not_modified``)."""
     conditional = response.make_conditional(corrected(request.environ, service().now()))
     if conditional.status_code == 412:
         raise PreconditionFailed()
+    if conditional.status_code == 304:
+        conditional.headers = Headers(headers.not_modified)
     return conditional
