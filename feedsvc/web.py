@@ -14,7 +14,6 @@ from werkzeug.exceptions import HTTPException, NotFound, PreconditionFailed
 from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url, link_header
-from .fastpath import FastPath
 from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_headers
 from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
 from .partners import PartnerRegistry, bearer_token
@@ -217,8 +216,6 @@ def register(app: Flask, svc: FeedService, registry: PartnerRegistry | None = No
     app.url_map.merge_slashes = False
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _plain_error)
-    # Cached feeds are answered before Flask; the routes above handle everything else.
-    app.wsgi_app = FastPath(app.wsgi_app, svc)  # type: ignore[method-assign]
 
     @app.after_request
     def no_sniffing(response: Response) -> BaseResponse:
