@@ -27,31 +27,38 @@ from .common import Timing, summarize, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs in a child process, so that its memory and start are its own.
+# Runs in a child process, so that its memory and start are its own. A third argument,
+# "sequential", turns the forked first scan off (scan.py: what it buys).
 START_PROBE = """
 import json, resource, sys, time
 started = time.perf_counter()
 from feedsvc import create_app
-app = create_app({"ARTICLES_DIR": sys.argv[1], "STATE_DIR": sys.argv[2], "RESCAN_INTERVAL": 0})
+from feedsvc.service import Policy
+from feedsvc.keeper import KeeperPolicy
+from feedsvc.store import ScanPolicy
+scan = ScanPolicy(parallel_scan_files=10**9) if sys.argv[3:] == ["sequential"] else ScanPolicy()
+policy = Policy(keeper=KeeperPolicy(scan=scan, first_save_delay=1.0))
+config = {"ARTICLES_DIR": sys.argv[1], "STATE_DIR": sys.argv[2], "RESCAN_INTERVAL": 0}
+app = create_app(config, policy=policy)
 response = app.test_client().get("/feeds/all.rss")
 assert response.status_code == 200
 first_feed = time.perf_counter() - started
 service = app.extensions["feedsvc"]
+reader = service.keeper.reader
+# A service runs on after its first feed: let the background work (saving what it read for the
+# next start) finish, as it would, before this process ends; its memory counts too.
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline and not (reader.saved and not service.keeper.restoring):
+    time.sleep(0.1)
+saved = time.perf_counter() - started
 checks = []
 for _ in range(5):
-    with service._scan_lock:  # as the service scans (a background sweep may be running)
-        t = time.perf_counter(); c = time.process_time()
-        service._reader.scan()
-        checks.append((time.perf_counter() - t, time.process_time() - c))
-# A service runs on after its first feed: let the background work (the store index for the
-# next start) finish, as it would, before this process ends; its memory counts too.
-import os
-index = os.path.join(sys.argv[2], "store-index.pickle")
-deadline = time.monotonic() + 300
-while time.monotonic() < deadline and not os.path.exists(index):
-    time.sleep(0.1)
+    t = time.perf_counter(); c = time.process_time()
+    reader.scan()
+    checks.append((time.perf_counter() - t, time.process_time() - c))
 print(json.dumps({
     "first_feed": first_feed,
+    "saved": saved,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "idle_check_wall": min(w for w, _ in checks),
     "idle_check_cpu": min(c for _, c in checks),
@@ -105,10 +112,10 @@ def prepare_page_cache(store: Path, how: str) -> None:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
-def probe(script: str, store: Path, state: Path) -> dict[str, Any]:
+def probe(script: str, store: Path, state: Path, *extra: str) -> dict[str, Any]:
     started = time.perf_counter()
     output = subprocess.run(
-        [sys.executable, "-c", script, str(store), str(state)],
+        [sys.executable, "-c", script, str(store), str(state), *extra],
         capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout  # fmt: skip
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
@@ -131,7 +138,11 @@ def main() -> None:
         "does not wait for the disk), or drop the kernel's caches (dropped: as after a reboot; "
         "needs root)",
     )
+    parser.add_argument(
+        "--sequential", action="store_true", help="no forked first scan (what scan.py buys)"
+    )
     args = parser.parse_args()
+    extra = ["sequential"] if args.sequential else []
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         store = ensure_store(args.stores, size)
@@ -140,9 +151,9 @@ def main() -> None:
         for _ in range(rounds):
             with tempfile.TemporaryDirectory() as state:
                 prepare_page_cache(store, args.page_cache)
-                first = probe(START_PROBE, store, Path(state))
+                first = probe(START_PROBE, store, Path(state), *extra)
                 prepare_page_cache(store, args.page_cache)
-                second = probe(START_PROBE, store, Path(state))  # same state folder: a restart
+                second = probe(START_PROBE, store, Path(state), *extra)  # a restart
             cold.append(float(first["first_feed"]))
             warm.append(float(second["first_feed"]))
             peak.append(float(first["peak_rss_mb"]))

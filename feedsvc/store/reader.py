@@ -135,6 +135,11 @@ class StoreReader:
         return self._snapshot
 
     @property
+    def saved(self) -> bool:
+        """Whether the state database holds all that was read so far."""
+        return not self._unsaved and not self._save_lock.locked()
+
+    @property
     def last_good(self) -> int:
         """How many rejected files are still served from their last good version."""
         return sum(1 for e in self._entries.values() if e.problem and e.served is not None)
