@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.test import TestResponse
 
-from feedsvc import service as service_module
+from feedsvc import render, service
 from feedsvc.catalog import FeedDocument
 from feedsvc.model import Site
 
@@ -33,14 +33,14 @@ def test_requests_during_a_re_render_get_the_previous_bytes_with_their_own_etag(
     assert etag_matches_bytes(before)
 
     rendering, release = threading.Event(), threading.Event()
-    real_render: Callable[[Site, FeedDocument], bytes] = service_module.render_feed
+    real_render: Callable[[Site, FeedDocument], bytes] = render.render_feed
 
     def slow_render(site: Site, document: FeedDocument) -> bytes:
         rendering.set()
         assert release.wait(30)
         return real_render(site, document)
 
-    monkeypatch.setattr(service_module, "render_feed", slow_render)
+    monkeypatch.setattr(service, "render_feed", slow_render)
     store.write(path, path.read_text().replace('"Before"', '"After"'))
     results: list[TestResponse] = []
     renderer = threading.Thread(target=lambda: results.append(client.get("/feeds/all.rss")))
