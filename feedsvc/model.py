@@ -107,7 +107,6 @@ class Article:
     image: Image | None
     sources: tuple[str, ...]
     draft: bool
-    summary: str  # the front-matter summary as written (Markdown or HTML); "": an excerpt
     version: str  # names the file version (a digest of its bytes), and so its text
 
 

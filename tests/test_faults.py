@@ -270,7 +270,7 @@ def test_a_file_changing_while_read_is_never_served_half_old_half_new(
     store.write(path, path.read_text().replace("Version 1", "Version 2"))
     real_read = files_module.read_regular_file
 
-    def concurrent_editor(full: str) -> tuple[bytes, tuple[int, ...]]:
+    def concurrent_editor(full: str) -> tuple[bytes, str]:
         # Between the scanner's stat and its read, an editor saves again, in two steps: what
         # is read is a mix (the new title over the old body) that would parse as an article.
         text = path.read_text()

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from .parse import MAX_FILE_BYTES
 
-# A file's stamp: it changes whenever the file may have (mtime, size, inode, ctime).
-Stamp = tuple[int, ...]
+# A file's stamp: it changes whenever the file may have ("mtime:size:inode:ctime"; "" when
+# unknown). A string: kept as it is in the state database, and read back without parsing.
+Stamp = str
 
 
 @contextlib.contextmanager
@@ -51,7 +52,7 @@ def link_problem(root: Path, full: str) -> str | None:
 
 
 def stamp_of(st: os.stat_result) -> Stamp:
-    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 def file_kind(mode: int) -> str:

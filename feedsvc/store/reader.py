@@ -148,15 +148,18 @@ class StoreReader:
 
     def _restore(self, rows: list[FileRow]) -> None:
         site = self.site
-        for path, stamp_text, record, problem in rows:
+        damaged = 0
+        for path, stamp, record, problem in rows:
             try:
                 served = None if record is None else records.unflatten(records.loads(record), site)
-                stamp = tuple(map(int, stamp_text.split(":"))) if stamp_text else ()
-            except Exception as e:  # a damaged row: the file is read again at the first sweep
-                log.warning("state database: ignoring the row of %s (%s)", printable_path(path), e)
+            except Exception:  # a damaged row: the file is read again at the first sweep
+                damaged += 1
                 continue
             reason = None if problem is None else Problem(printable_path(path), problem)
             self._entries[path] = Entry(stamp, served, reason)
+        if damaged:
+            log.warning("state database: %d damaged rows ignored; their files are read again",
+                        damaged)  # fmt: skip
         self._snapshot = self._build(1)
         self.restored = True
         log.info("%s: %d files restored from the state database", self.root, len(rows))
@@ -197,7 +200,7 @@ class StoreReader:
             served = entry.served
             record = None if served is None else records.dumps(records.flatten(served, self.site))
             problem = None if entry.problem is None else entry.problem.reason
-            rows.append((path, ":".join(map(str, entry.stamp)), record, problem))
+            rows.append((path, entry.stamp, record, problem))
             if served is not None:
                 wanted[served.version] = path
         kept = self.state.has_bodies(wanted)
@@ -348,7 +351,7 @@ class StoreReader:
                 st: os.stat_result | None = os.stat(full)
             except OSError:
                 st = None  # vanished between listing and stat, a dangling link or a loop
-            stamp = stamp_of(st) if st else ()
+            stamp = stamp_of(st) if st else ""
             if entry is None or entry.stamp != stamp:
                 stale.append((relpath, full, st, stamp))
         # The first scan validates front matter only, which is all that deciding what every
@@ -374,7 +377,7 @@ class StoreReader:
                 st: os.stat_result | None = os.stat(full)
             except OSError:
                 st = None
-            stamp = stamp_of(st) if st else ()
+            stamp = stamp_of(st) if st else ""
             found.append((relpath, self._read(relpath, full, st, None, stamp, eager=False)))
         return found
 
@@ -390,7 +393,7 @@ class StoreReader:
         for relpath, stamp, reason, flat in values:
             served = None if flat is None else records.unflatten(flat, self.site)
             problem = None if reason is None else Problem(printable_path(relpath), reason)
-            found.append((relpath, Entry(tuple(stamp), served, problem)))
+            found.append((relpath, Entry(stamp, served, problem)))
         return found
 
     def _take(self, found: list[tuple[str, Entry]]) -> None:
@@ -424,7 +427,7 @@ class StoreReader:
             earlier = previous.served if previous is not None and not eager else None
             return Entry(stamp, outcome, None, earlier)
         if outcome is _CHANGED_WHILE_READ:
-            stamp = ()  # not this version's stamp: read it again on the next scan
+            stamp = ""  # not this version's stamp: read it again on the next scan
         # A broken edit (often a half-written save) keeps the last good version served.
         served = previous.served if previous is not None else None
         if served is not None:
