@@ -20,6 +20,7 @@ from .settings import Settings, env_config, load_settings, read_partners_file
 from .state import State
 from .store import StoreReader, slugify
 from .texts import Texts
+from .wordpress import command as wordpress_import
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--store", help="the store folder (default: FEEDSVC_ARTICLES_DIR)"
     )
 
+    wordpress_import.add_parser(commands)
+
     serve = commands.add_parser("serve", help="run the development server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -81,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _new(_settings(args.store), args.title, args.category)
         if args.command == "partner":
             return _partner(_settings(args.store), args)
+        if args.command == "import":
+            return wordpress_import.run(args, _settings(args.store))
         if args.command == "build":
             return _build(_settings(args.store), Path(args.out), precompress=not args.no_gzip)
         return _serve(args.host, args.port)

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -37,6 +38,8 @@ MAX_GUID_LENGTH = 2000
 
 # Any absolute IRI (RFC 3987): a scheme, a colon and no white space.
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+# A URL as feeds carry it: printable ASCII, no spaces (non-ASCII percent-encoded).
+_URL = re.compile(r"[!-~]+")
 # Line breaks other than "\n" that str.splitlines() also splits on.
 _OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
@@ -183,7 +186,12 @@ def parse_front_matter(header: str, *, path: str, site: Site, version: str) -> A
     if guid and (not _IRI.fullmatch(guid) or xml_safe(guid) != guid):
         raise ArticleError(path, f"{shown(guid)} is not an absolute IRI", "guid")
 
-    link = f"{site.base_url}/{published.year:04}/{published.month:02}/{slug}/"
+    link = fields.text("link", max_length=MAX_GUID_LENGTH)
+    if link:  # the spec's `link`: an imported article's old permalink, used verbatim
+        if not _URL.fullmatch(link) or not _absolute_http_url(link):
+            raise ArticleError(path, f"{shown(link)} is not an absolute http(s) URL", "link")
+    else:
+        link = f"{site.base_url}/{published.year:04}/{published.month:02}/{slug}/"
     _summary(data, path)  # checked now: a record is never listed with a summary of no use
     authors = fields.text_list("authors", split=False) or fields.text_list("author", split=False)
     return Article(
@@ -204,6 +212,14 @@ def parse_front_matter(header: str, *, path: str, site: Site, version: str) -> A
         draft=fields.boolean("draft"),
         version=version,
     )
+
+
+def _absolute_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed "[" of an IPv6 address, for instance
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _front_matter_data(header: str, path: str) -> Mapping[object, object]:

@@ -1,0 +1,1 @@
+"""``feedsvc import wordpress``: a WordPress export (WXR) written into the article store."""

@@ -1,0 +1,259 @@
+"""Pure: a WordPress post's stored content to the HTML its feed shows, as a store body.
+
+WordPress makes ``content:encoded`` from the stored text with filters on ``the_content``:
+embeds (priority 8), blocks (9), ``wpautop`` (10, skipped for block-editor content) and
+shortcodes (11). ``post_html`` follows that order. ``wpautop`` is a line-by-line port of
+WordPress 6.1's (wp-includes/formatting.php, GPL-2.0-or-later), with its PCRE patterns read as
+ASCII: PHP's ``\\s`` does not match a no-break space, which WordPress content holds often.
+
+``markdown_body`` then shapes the HTML so that CommonMark passes it through untouched: one HTML
+block (CommonMark 4.6, kind 6) that starts with ``<div>`` and has no blank line, so a line of
+text starting with ``1.``, ``#`` or ``*`` stays text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+_A = re.ASCII
+_ALLBLOCKS = (
+    r"(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre"
+    r"|form|map|area|blockquote|address|math|style|p|h[1-6]|hr|fieldset|legend|section"
+    r"|article|aside|hgroup|header|footer|nav|figure|figcaption|details|menu|summary)"
+)
+# WordPress's get_html_split_regex(): comments, CDATA, and anything else from "<" to ">".
+_HTML_SPLIT = re.compile(r"(<(?:!--.*?(?:-->|\Z)|!\[CDATA\[.*?(?:\]\]>|\Z)|[^>]*>?))", re.S)
+
+_AUTOP_STEPS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"<br\s*/?>\s*<br\s*/?>", _A), "\n\n"),
+    (re.compile(rf"(<{_ALLBLOCKS}[\s/>])", _A), "\n\n\\1"),
+    (re.compile(rf"(</{_ALLBLOCKS}>)", _A), "\\1\n\n"),
+    (re.compile(r"(<hr\s*?/?>)", _A), "\\1\n\n"),
+)
+_AFTER_PARAGRAPHS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"<p>\s*</p>", _A), ""),
+    (re.compile(r"<p>([^<]+)</(div|address|form)>", _A), "<p>\\1</p></\\2>"),
+    (re.compile(rf"<p>\s*(</?{_ALLBLOCKS}[^>]*>)\s*</p>", _A), "\\1"),
+    (re.compile(r"<p>(<li.+?)</p>", _A), "\\1"),
+    (re.compile(r"<p><blockquote([^>]*)>", _A | re.I), "<blockquote\\1><p>"),
+)
+_UNWRAP_BLOCK_TAGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"<p>\s*(</?{_ALLBLOCKS}[^>]*>)", _A), "\\1"),
+    (re.compile(rf"(</?{_ALLBLOCKS}[^>]*>)\s*</p>", _A), "\\1"),
+)
+_KEEP_NEWLINES = re.compile(r"<(script|style|svg).*?</\1>", re.S)
+_NEWLINE_TO_BR = re.compile(r"(?<!<br />)\s*\n", _A)
+_BR_AFTER_BLOCK = re.compile(rf"(</?{_ALLBLOCKS}[^>]*>)\s*<br />", _A)
+_BR_BEFORE_BLOCK = re.compile(r"<br />(\s*</?(?:p|li|div|dl|dd|dt|th|pre|td|ul|ol)[^>]*>)", _A)
+
+
+def wpautop(text: str, br: bool = True) -> str:
+    """WordPress's wpautop: paragraphs from blank lines, ``<br />`` from single line breaks."""
+    if not text.strip():
+        return ""
+    text += "\n"
+    pre_tags: dict[str, str] = {}
+    if "<pre" in text:  # <pre> blocks are set aside and put back untouched at the end
+        *parts, last = text.split("</pre>")
+        text = ""
+        for part in parts:
+            start = part.find("<pre")
+            if start < 0:  # malformed HTML
+                text += part
+                continue
+            name = f"<pre wp-pre-tag-{len(pre_tags)}></pre>"
+            pre_tags[name] = part[start:] + "</pre>"
+            text += part[:start] + name
+        text += last
+    for pattern, replacement in _AUTOP_STEPS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _replace_in_tags(text, "\n", " <!-- wpnl --> ")
+    if "<option" in text:
+        text = re.sub(r"\s*<option", "<option", text, flags=_A)
+        text = re.sub(r"</option>\s*", "</option>", text, flags=_A)
+    if "</object>" in text:
+        text = re.sub(r"(<object[^>]*>)\s*", "\\1", text, flags=_A)
+        text = re.sub(r"\s*</object>", "</object>", text, flags=_A)
+        text = re.sub(r"\s*(</?(?:param|embed)[^>]*>)\s*", "\\1", text, flags=_A)
+    if "<source" in text or "<track" in text:
+        text = re.sub(r"([<\[](?:audio|video)[^>\]]*[>\]])\s*", "\\1", text, flags=_A)
+        text = re.sub(r"\s*([<\[]/(?:audio|video)[>\]])", "\\1", text, flags=_A)
+        text = re.sub(r"\s*(<(?:source|track)[^>]*>)\s*", "\\1", text, flags=_A)
+    if "<figcaption" in text:
+        text = re.sub(r"\s*(<figcaption[^>]*>)", "\\1", text, flags=_A)
+        text = re.sub(r"</figcaption>\s*", "</figcaption>", text, flags=_A)
+    text = re.sub(r"\n\n+", "\n\n", text)
+    paragraphs = [p for p in re.split(r"\n\s*\n", text, flags=_A) if p]
+    text = "".join(f"<p>{p.strip(chr(10))}</p>\n" for p in paragraphs)
+    for pattern, replacement in _AFTER_PARAGRAPHS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("</blockquote></p>", "</p></blockquote>")
+    for pattern, replacement in _UNWRAP_BLOCK_TAGS:
+        text = pattern.sub(replacement, text)
+    if br:
+        text = _KEEP_NEWLINES.sub(lambda m: m[0].replace("\n", "<WPPreserveNewline />"), text)
+        text = text.replace("<br>", "<br />").replace("<br/>", "<br />")
+        text = _NEWLINE_TO_BR.sub("<br />\n", text)
+        text = text.replace("<WPPreserveNewline />", "\n")
+    text = _BR_AFTER_BLOCK.sub("\\1", text)
+    text = _BR_BEFORE_BLOCK.sub("\\1", text)
+    text = re.sub(r"\n</p>$", "</p>", text)
+    for name, pre in pre_tags.items():
+        text = text.replace(name, pre)
+    if "<!-- wpnl -->" in text:
+        text = text.replace(" <!-- wpnl --> ", "\n").replace("<!-- wpnl -->", "\n")
+    return text
+
+
+def _replace_in_tags(text: str, needle: str, replacement: str) -> str:
+    """WordPress's wp_replace_in_html_tags: ``needle`` replaced inside tags and comments only."""
+    parts = _HTML_SPLIT.split(text)
+    for index in range(1, len(parts), 2):
+        parts[index] = parts[index].replace(needle, replacement)
+    return "".join(parts)
+
+
+# WordPress's get_shortcode_regex() with any name: [name attrs], [name attrs /],
+# [name attrs]content[/name], and [[name]] (escaped: shown as [name]).
+_SHORTCODE = re.compile(
+    r"\[(\[?)([A-Za-z][\w-]*)(?![\w-])([^\]/]*(?:/(?!\])[^\]/]*)*?)"
+    r"(?:(/)\]|\](?:([^\[]*+(?:\[(?!/\2\])[^\[]*+)*+)\[/\2\])?)(\]?)",
+    _A,
+)
+_ATTRIBUTES = re.compile(
+    r"""([\w-]+)\s*=\s*"([^"]*)"(?:\s|$)|([\w-]+)\s*=\s*'([^']*)'(?:\s|$)"""
+    r"""|([\w-]+)\s*=\s*([^\s'"]+)(?:\s|$)|"([^"]*)"(?:\s|$)|'([^']*)'(?:\s|$)|(\S+)(?:\s|$)"""
+)
+# Shortcodes of WordPress itself; other bracketed words count as shortcodes only when they
+# look like one (attributes, a closing tag, a '-' or '_' in the name): "[sic]" stays text.
+_CORE_SHORTCODES = frozenset(
+    {"caption", "wp_caption", "gallery", "embed", "audio", "video", "playlist"}
+)
+# img_caption_shortcode(): the image (maybe in a link), then the caption text.
+_CAPTIONED = re.compile(r"((?:<a [^>]+>\s*)?<img [^>]+>(?:\s*</a>)?)(.*)", re.I | re.S)
+# WP_Embed::autoembed(): a URL alone on its line, or alone in a paragraph.
+_URL_LINE = re.compile(r"^(\s*)(https?://[^\s<>\"]+)(\s*)$", re.I | re.M | _A)
+_URL_PARAGRAPH = re.compile(r"(<p(?: [^>]*)?>\s*)(https?://[^\s<>\"]+)(\s*</p>)", re.I | _A)
+# Gutenberg's block delimiters (serialized blocks, "<!-- wp:name {json} -->").
+_BLOCK_COMMENT = re.compile(r"<!--\s+/?wp:[a-z][a-z0-9_/-]*\s.*?-->", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class PostHtml:
+    """A post's HTML as WordPress's feed shows it, and the shortcodes that were removed."""
+
+    html: str
+    removed_shortcodes: tuple[str, ...]
+
+
+def post_html(content: str) -> PostHtml:
+    """The stored content of a post as its feed's HTML: embeds as links, block comments
+    dropped, ``wpautop`` for classic content, ``[caption]`` as a figure, other shortcodes
+    removed (named in ``removed_shortcodes``)."""
+    text = content.replace("\r\n", "\n").replace("\r", "\n")
+    text = _link_embeds(text)
+    has_blocks = "<!-- wp:" in text
+    text = _BLOCK_COMMENT.sub("", text)
+    removed: list[str] = []
+    # Shortcodes first: a [caption] becomes a <figure>, which wpautop leaves unwrapped as
+    # WordPress's shortcode_unautop does for the shortcode.
+    text = _shortcodes(text, removed)
+    if not has_blocks:  # WordPress skips wpautop for block-editor content (do_blocks)
+        text = wpautop(text)
+    return PostHtml(text.strip("\n"), tuple(removed))
+
+
+def _link_embeds(text: str) -> str:
+    def link(match: re.Match[str]) -> str:
+        url = match[2]
+        return f'{match[1]}<a href="{escape(url)}">{escape(url)}</a>{match[3]}'
+
+    parts = _HTML_SPLIT.split(text)  # URLs in text only, never inside a tag
+    for index in range(0, len(parts), 2):
+        parts[index] = _URL_LINE.sub(link, parts[index])
+    return _URL_PARAGRAPH.sub(link, "".join(parts))
+
+
+def _shortcodes(text: str, removed: list[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        escaped_open, name, attributes, _closing, inner, escaped_close = match.groups()
+        if escaped_open == "[" and escaped_close == "]":
+            return match[0][1:-1]
+        if not _is_shortcode(name, attributes, inner):
+            return match[0][:1] + _shortcodes(match[0][1:], removed)
+        inner = _shortcodes(inner or "", removed)
+        if name in ("caption", "wp_caption"):
+            return escaped_open + _figure(_attributes(attributes), inner) + escaped_close
+        removed.append(name)
+        if name == "embed" and inner.strip():
+            url = escape(inner.strip())
+            return f'{escaped_open}<a href="{url}">{url}</a>{escaped_close}'
+        return escaped_open + inner + escaped_close  # enclosed text is kept; the tags go
+
+    return _SHORTCODE.sub(replace, text)
+
+
+def _is_shortcode(name: str, attributes: str, inner: str | None) -> bool:
+    return (
+        name in _CORE_SHORTCODES
+        or inner is not None
+        or bool(attributes.strip().rstrip("/").strip())
+        or "-" in name
+        or "_" in name
+    )
+
+
+def _attributes(text: str) -> dict[str, str]:
+    """shortcode_parse_atts(): name="value" pairs (names lowercased)."""
+    found: dict[str, str] = {}
+    for match in _ATTRIBUTES.finditer(text.replace("\xa0", " ")):
+        for name_group in (1, 3, 5):
+            if match[name_group]:
+                found[match[name_group].lower()] = match[name_group + 1]
+    return found
+
+
+def _figure(attributes: dict[str, str], inner: str) -> str:
+    caption = attributes.get("caption", "")
+    media = inner.strip()
+    if not caption:
+        match = _CAPTIONED.match(media)
+        if match is not None:
+            media, caption = match[1], match[2].strip()
+    if not caption:
+        return media  # WordPress shows a caption shortcode without a caption as its content
+    return f"<figure>{media}<figcaption>{caption}</figcaption></figure>"
+
+
+# Lines that hold only white space: a blank line ends an HTML block in CommonMark.
+_BLANK_LINE = re.compile(r"\n[ \t]*(?=\n)")
+_BLANK_LINE_IN_PRE = re.compile(r"\n([ \t]*)\n")
+_PRESERVED = re.compile(r"(<(pre|textarea|script|style)\b.*?</\2\s*>)", re.I | re.S)
+
+
+def markdown_body(html: str) -> str:
+    """HTML as a Markdown body that CommonMark passes through as it is: one HTML block,
+    opened by ``<div>``, with no blank line (inside ``<pre>`` an empty line's break is written
+    as ``&#10;``, which is the same text)."""
+    parts = _PRESERVED.split(html.replace("\r\n", "\n").replace("\r", "\n"))
+    out: list[str] = []
+    index = 0
+    while index < len(parts):
+        out.append(_BLANK_LINE.sub("", parts[index]))
+        if index + 1 < len(parts):
+            out.append(_until_stable(_BLANK_LINE_IN_PRE, "\n\\1&#10;", parts[index + 1]))
+        index += 3  # the split also returns the tag name group
+    body = "".join(out).strip("\n")
+    return f"<div>\n{body}\n</div>\n" if body else ""
+
+
+def _until_stable(pattern: re.Pattern[str], replacement: str, text: str) -> str:
+    replaced: Callable[[str], str] = lambda value: pattern.sub(replacement, value)  # noqa: E731
+    previous, text = text, replaced(text)
+    while text != previous:
+        previous, text = text, replaced(text)
+    return text

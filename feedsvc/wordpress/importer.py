@@ -1,0 +1,239 @@
+"""Shell: ``feedsvc import wordpress``: a WordPress export written into the store.
+
+Two passes over the export. The first reads it whole, checking that it is complete,
+well-formed WXR, and keeps only small records (authors, category ids, attachments' URLs): a
+featured image may be listed after its post. The second maps each post, checks the file with
+the store's own parser and writes it to a temporary file beside the store's files. Only when
+the whole export has been read do the files move into place (``os.replace``, one atomic step
+each) and site.toml gain its new categories: bad input leaves the store as it was, and memory
+holds one post at a time.
+
+Each written file carries, as a YAML comment line of its front matter, the SHA-256 of the rest
+of its text: a later run tells a file an editor changed (report, leave alone) from one the
+importer wrote, wherever the store was copied, with no state kept anywhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import ArticleError
+from ..frontmatter import load_front_matter
+from ..model import Category, Site
+from ..store import parse_article, read_front_matter
+from .mapping import Attachment, ExportIndex, MappedPost, Skipped, map_post
+from .sitefile import add_categories
+from .wxr import Author, Item, Term, read_export
+
+# The importer's own line, first in the front matter (a YAML comment: the store ignores it).
+_MARKER = re.compile(r"^# imported from WordPress post (\d+); sha256:([0-9a-f]{64})\n", re.M)
+_TEMP_SUFFIX = ".wp-import.tmp"  # not ".md": the service never reads a half-finished import
+
+
+@dataclass
+class ImportReport:
+    """What a run did (or, with --dry-run, would do)."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    edited: list[str] = field(default_factory=list)  # changed by hand, left alone
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)  # one line each: invalid posts, clashes
+    shortcodes: list[str] = field(default_factory=list)  # "post 12: gallery, footnote"
+    new_categories: list[Category] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        """Posts that are in the store as the export has them after the run."""
+        return len(self.created) + len(self.updated) + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """The command line's choices."""
+
+    dry_run: bool = False
+    overwrite: bool = False
+    site_changes: bool = True
+    id_prefix: str = "wp-"
+
+
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    path: Path
+    text: str
+
+
+def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptions) -> ImportReport:
+    """Import a WordPress export into the store folder. Raises WxrError on bad input (nothing
+    is written then) and OSError when the store cannot be written."""
+    index = _index(export)  # pass 1: the whole export is checked before anything is written
+    existing = _existing_files(store, options.id_prefix)
+    report = ImportReport()
+    known = {c.slug for c in site.categories}
+    planned: list[tuple[Path, Path]] = []  # (temporary file, destination)
+    taken: set[Path] = set()
+    seen: dict[tuple[str, str], str] = {}  # ("GUID", value) and the like -> its post id
+    # The temporary files wait in a hidden folder of the store (one file system: os.replace).
+    with contextlib.ExitStack() as stack:
+        scratch = (
+            ""
+            if options.dry_run
+            else stack.enter_context(tempfile.TemporaryDirectory(prefix=".wp-import-", dir=store))
+        )
+        checked_site = site
+        for item in _items(export):  # pass 2
+            mapped = map_post(
+                item, index, base_url=site.base_url, zone=site.timezone,
+                id_prefix=options.id_prefix,
+            )  # fmt: skip
+            if isinstance(mapped, Skipped):
+                report.skipped[mapped.reason] += 1
+                continue
+            clash = _clash(mapped, seen)
+            if clash:
+                report.skipped["clash"] += 1
+                report.problems.append(f"post {mapped.post_id} (line {item.line}): {clash}")
+                continue
+            slug, name = mapped.category
+            if slug not in known:
+                known.add(slug)
+                report.new_categories.append(Category(slug, name, name))
+                checked_site = replace(
+                    checked_site,
+                    categories=tuple(sorted((*checked_site.categories, report.new_categories[-1]),
+                                            key=lambda c: c.slug)),
+                )  # fmt: skip
+            old = existing.get(mapped.article_id)
+            destination = old.path if old else _new_path(store, mapped, taken)
+            taken.add(destination)
+            relpath = destination.relative_to(store).as_posix()
+            try:  # the file as the service will read it: rejected here, never written
+                parse_article(mapped.text, path=relpath, site=checked_site)
+            except ArticleError as error:
+                report.skipped["invalid"] += 1
+                report.problems.append(f"post {mapped.post_id} (line {item.line}): {error}")
+                continue
+            if mapped.removed_shortcodes:
+                names = ", ".join(dict.fromkeys(mapped.removed_shortcodes))
+                report.shortcodes.append(f"post {mapped.post_id} ({relpath}): {names}")
+            text = _marked(mapped)
+            if old is not None:
+                state = _compare(old.text, text)
+                if state == "unchanged":
+                    report.unchanged += 1
+                    continue
+                if state == "edited" and not options.overwrite:
+                    report.edited.append(relpath)
+                    continue
+                report.updated.append(relpath)
+            else:
+                report.created.append(relpath)
+            if not options.dry_run:
+                temporary = Path(scratch) / f"{len(planned)}{_TEMP_SUFFIX}"
+                temporary.write_text(text, encoding="utf-8")
+                planned.append((temporary, destination))
+        if options.dry_run:
+            return report
+        if report.new_categories and options.site_changes:
+            add_categories(store, report.new_categories)
+        for temporary, destination in planned:
+            _move_into_place(temporary, destination)
+    return report
+
+
+def _index(export: Path) -> ExportIndex:
+    authors: dict[str, str] = {}
+    categories: dict[str, str] = {}
+    attachments: dict[str, Attachment] = {}
+    for record in read_export(export):
+        if isinstance(record, Author):
+            authors[record.login] = record.display_name or record.login
+        elif isinstance(record, Term):
+            categories[record.term_id] = record.nicename
+        elif record.post_type == "attachment":
+            url = record.attachment_url or record.guid
+            attachments[record.post_id] = Attachment(
+                url, record.meta_value("_wp_attachment_image_alt")
+            )
+    return ExportIndex(authors, categories, attachments)
+
+
+def _items(export: Path) -> Iterator[Item]:
+    for record in read_export(export):
+        if isinstance(record, Item) and record.post_type != "attachment":
+            yield record
+
+
+def _existing_files(store: Path, id_prefix: str) -> dict[str, _Existing]:
+    """The store's article files with an id the importer gives, by id (file names may have
+    been changed by hand: a file is found by its id, never by its name)."""
+    found: dict[str, _Existing] = {}
+    for path in sorted(store.rglob("*.md")):
+        if any(part.startswith(".") for part in path.relative_to(store).parts):
+            continue
+        try:
+            raw = path.read_bytes()
+            header, _ = read_front_matter(raw, path.name)
+            data = load_front_matter(header)
+        except (OSError, ArticleError, ValueError):
+            continue  # not an article the importer could have written
+        if isinstance(data, dict):
+            article_id = data.get("id")
+            if isinstance(article_id, str) and article_id.startswith(id_prefix):
+                found.setdefault(article_id, _Existing(path, raw.decode("utf-8-sig")))
+    return found
+
+
+def _clash(mapped: MappedPost, seen: dict[tuple[str, str], str]) -> str:
+    """Why the store would reject this post beside one already imported (two articles never
+    share an id, a GUID or a link), or ""."""
+    for kind, value in (("id", mapped.article_id), ("GUID", mapped.guid), ("link", mapped.link)):
+        if value and (kind, value) in seen:
+            return f"its {kind} {value} is post {seen[(kind, value)]}'s too"
+    for kind, value in (("id", mapped.article_id), ("GUID", mapped.guid), ("link", mapped.link)):
+        if value:
+            seen[(kind, value)] = mapped.post_id
+    return ""
+
+
+def _new_path(store: Path, mapped: MappedPost, taken: set[Path]) -> Path:
+    folder = store / mapped.folder
+    path = folder / f"{mapped.name}.md"
+    if path.exists() or path in taken:
+        path = folder / f"{mapped.name}-{mapped.post_id}.md"
+    return path
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _marked(mapped: MappedPost) -> str:
+    """The file's text with the importer's marker as the front matter's first line."""
+    marker = f"# imported from WordPress post {mapped.post_id}; sha256:{_digest(mapped.text)}\n"
+    return mapped.text.replace("---\n", "---\n" + marker, 1)
+
+
+def _compare(current: str, new: str) -> str:
+    """ "unchanged", "edited" (by hand since it was written) or "stale" (safe to update)."""
+    if current == new:
+        return "unchanged"
+    match = _MARKER.search(current)
+    if match is None or _digest(_MARKER.sub("", current, count=1)) != match[2]:
+        return "edited"
+    return "stale"
+
+
+def _move_into_place(temporary: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temporary, destination)  # atomic: a reader sees the old file or the new one
