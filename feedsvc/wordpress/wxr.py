@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from os import PathLike
+from typing import IO
 
 from lxml import etree
 
@@ -35,8 +36,8 @@ class WxrError(FeedsvcError, ValueError):
     def __init__(self, path: str, line: int, reason: str) -> None:
         self.path = path
         self.line = line
-        self.reason = reason
-        super().__init__(f"{path}:{line}: {reason}")
+        self.reason = " ".join(reason.split())  # libxml2 quotes the text it stopped at
+        super().__init__(f"{path}:{line}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,13 @@ def read_export(path: str | PathLike[str]) -> Iterator[Record]:
     that is not WXR, or a document type declaration.
     """
     name = str(path)
+    with open(name, "rb") as source:  # closed at once when the parse fails or stops
+        yield from _records(name, source)
+
+
+def _records(name: str, source: IO[bytes]) -> Iterator[Record]:
     parser = etree.iterparse(
-        name,
+        source,
         events=("start", "end"),
         resolve_entities=False,
         no_network=True,
