@@ -376,3 +376,22 @@ def test_markdown_body_survives_commonmark() -> None:
     assert "<ol>" not in rendered
     assert "<h1>" not in rendered
     assert "<code>" not in rendered
+
+
+def test_embeds_and_shortcodes() -> None:
+    linked = post_html("Look:\nhttps://y.example/a?b=1&c\n\nIn <b>https://x.example/</b> text.")
+    assert linked.html == (
+        "<p>Look:<br />\n"
+        '<a href="https://y.example/a?b=1&amp;c">https://y.example/a?b=1&amp;c</a></p>\n'
+        "<p>In <b>https://x.example/</b> text.</p>"
+    )
+    shortcodes = post_html(
+        '[sic] [[gallery]] [embed]https://v.example/1[/embed] [audio src="a.mp3"]'
+    )
+    assert (
+        shortcodes.html
+        == '<p>[sic] [gallery] <a href="https://v.example/1">https://v.example/1</a> </p>'
+    )
+    assert shortcodes.removed_shortcodes == ("embed", "audio")
+    caption = post_html('[caption caption="Old style"]<img src="a.jpg" />[/caption]')
+    assert caption.html == '<figure><img src="a.jpg" /><figcaption>Old style</figcaption></figure>'

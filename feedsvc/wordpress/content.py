@@ -137,6 +137,7 @@ _CORE_SHORTCODES = frozenset(
 _CAPTIONED = re.compile(r"((?:<a [^>]+>\s*)?<img [^>]+>(?:\s*</a>)?)(.*)", re.I | re.S)
 # WP_Embed::autoembed(): a URL alone on its line, or alone in a paragraph.
 _URL_LINE = re.compile(r"^(\s*)(https?://[^\s<>\"]+)(\s*)$", re.I | re.M | _A)
+_TAG_BREAK = "<!-- wp-line-break -->"
 _URL_PARAGRAPH = re.compile(r"(<p(?: [^>]*)?>\s*)(https?://[^\s<>\"]+)(\s*</p>)", re.I | _A)
 # Gutenberg's block delimiters (serialized blocks, "<!-- wp:name {json} -->").
 _BLOCK_COMMENT = re.compile(r"<!--\s+/?wp:[a-z][a-z0-9_/-]*\s.*?-->", re.S)
@@ -172,10 +173,10 @@ def _link_embeds(text: str) -> str:
         url = match[2]
         return f'{match[1]}<a href="{escape(url)}">{escape(url)}</a>{match[3]}'
 
-    parts = _HTML_SPLIT.split(text)  # URLs in text only, never inside a tag
-    for index in range(0, len(parts), 2):
-        parts[index] = _URL_LINE.sub(link, parts[index])
-    return _URL_PARAGRAPH.sub(link, "".join(parts))
+    # As WP_Embed::autoembed(): a line break inside a tag does not make a line.
+    text = _replace_in_tags(text, "\n", _TAG_BREAK)
+    text = _URL_PARAGRAPH.sub(link, _URL_LINE.sub(link, text))
+    return text.replace(_TAG_BREAK, "\n")
 
 
 def _shortcodes(text: str, removed: list[str]) -> str:
