@@ -67,12 +67,6 @@ class ImportOptions:
     id_prefix: str = "wp-"
 
 
-@dataclass(frozen=True, slots=True)
-class _Existing:
-    path: Path
-    text: str
-
-
 def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptions) -> ImportReport:
     """Import a WordPress export into the store folder. Raises WxrError on bad input (nothing
     is written then) and OSError when the store cannot be written."""
@@ -114,7 +108,7 @@ def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptio
                                             key=lambda c: c.slug)),
                 )  # fmt: skip
             old = existing.get(mapped.article_id)
-            destination = old.path if old else _new_path(store, mapped, taken)
+            destination = old or _new_path(store, mapped, taken)
             taken.add(destination)
             relpath = destination.relative_to(store).as_posix()
             try:  # the file as the service will read it: rejected here, never written
@@ -128,7 +122,7 @@ def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptio
                 report.shortcodes.append(f"post {mapped.post_id} ({relpath}): {names}")
             text = _marked(mapped)
             if old is not None:
-                state = _compare(old.text, text)
+                state = _compare(old.read_text(encoding="utf-8-sig"), text)
                 if state == "unchanged":
                     report.unchanged += 1
                     continue
@@ -174,10 +168,10 @@ def _items(export: Path) -> Iterator[Item]:
             yield record
 
 
-def _existing_files(store: Path, id_prefix: str) -> dict[str, _Existing]:
+def _existing_files(store: Path, id_prefix: str) -> dict[str, Path]:
     """The store's article files with an id the importer gives, by id (file names may have
     been changed by hand: a file is found by its id, never by its name)."""
-    found: dict[str, _Existing] = {}
+    found: dict[str, Path] = {}
     for path in sorted(store.rglob("*.md")):
         if any(part.startswith(".") for part in path.relative_to(store).parts):
             continue
@@ -190,7 +184,7 @@ def _existing_files(store: Path, id_prefix: str) -> dict[str, _Existing]:
         if isinstance(data, dict):
             article_id = data.get("id")
             if isinstance(article_id, str) and article_id.startswith(id_prefix):
-                found.setdefault(article_id, _Existing(path, raw.decode("utf-8-sig")))
+                found.setdefault(article_id, path)
     return found
 
 
