@@ -395,3 +395,15 @@ def test_embeds_and_shortcodes() -> None:
     assert shortcodes.removed_shortcodes == ("embed", "audio")
     caption = post_html('[caption caption="Old style"]<img src="a.jpg" />[/caption]')
     assert caption.html == '<figure><img src="a.jpg" /><figcaption>Old style</figcaption></figure>'
+
+
+def test_a_site_toml_without_categories_gets_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = wordpress_store(tmp_path / "store")
+    site = (store.root / "site.toml").read_text()
+    store.write_site(site[: site.index("[categories.news]")])
+    assert run_import(store) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == SUMMARY_LINE
+    assert len(scan(store)) == 21
+    assert '[categories.news]\ntitle = "News"' in (store.root / "site.toml").read_text()

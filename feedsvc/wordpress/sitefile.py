@@ -18,10 +18,7 @@ def categories_toml(categories: Sequence[Category]) -> str:
     document = tomlkit.document()
     table = tomlkit.table(is_super_table=True)
     for category in categories:
-        entry = tomlkit.table()
-        entry.add("title", category.title)
-        entry.add("description", category.description)
-        table.add(category.slug, entry)
+        table.add(category.slug, _entry(category))
     document.add("categories", table)
     return tomlkit.dumps(document)
 
@@ -37,10 +34,7 @@ def add_categories(store: Path, categories: Sequence[Category]) -> None:
         document.add(tomlkit.nl())
         document.add("categories", table)
     for category in categories:
-        entry = tomlkit.table()
-        entry.add("title", category.title)
-        entry.add("description", category.description)
-        table.add(category.slug, entry)
+        table.add(category.slug, _entry(category))
     handle, temporary = tempfile.mkstemp(dir=store, prefix=".site.toml.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
@@ -50,3 +44,10 @@ def add_categories(store: Path, categories: Sequence[Category]) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _entry(category: Category) -> tomlkit.items.Table:
+    entry = tomlkit.table()
+    entry.add("title", category.title)
+    entry.add("description", category.description)
+    return entry
