@@ -96,7 +96,8 @@ def map_post(
     folder = f"{published.year:04}/{published.month:02}"
     link = f"{base_url}/{folder}/{slug}/"
     given_link = ""
-    if item.status in SERVED_STATUSES and _http_url(item.link) and item.link != link:
+    served = item.status in SERVED_STATUSES and not item.has_password
+    if served and _http_url(item.link) and item.link != link:
         given_link = link = item.link
 
     category, tags = _categories(item, index)
@@ -124,6 +125,8 @@ def map_post(
         lines.append(f"image: {_image(image)}")
     if item.status in DRAFT_STATUSES:
         lines.append(f"draft: true  # WordPress status: {item.status}")
+    elif item.has_password:  # feeds have no password: never served, like a private post
+        lines.append("draft: true  # protected by a password in WordPress")
     if item.guid:
         lines.append(f"guid: {_quoted(item.guid)}")
     if given_link:

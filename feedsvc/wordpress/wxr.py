@@ -77,6 +77,7 @@ class Item:
     modified_gmt: str
     post_name: str
     attachment_url: str
+    has_password: bool  # WordPress shows the content only to who gives the post's password
     # (domain, nicename, name) of each <category>, in the export's order.
     terms: tuple[tuple[str, str, str], ...]
     meta: tuple[tuple[str, str], ...]  # only META_KEYS
@@ -225,6 +226,7 @@ def _item(element: etree._Element, wp: str) -> Item:
         modified_gmt=_text(element, f"{wp}post_modified_gmt").strip(),
         post_name=_text(element, f"{wp}post_name").strip(),
         attachment_url=_text(element, f"{wp}attachment_url").strip(),
+        has_password=bool(_text(element, f"{wp}post_password")),
         terms=terms,
         meta=meta,
     )
