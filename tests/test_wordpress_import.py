@@ -410,3 +410,24 @@ def test_a_site_toml_without_categories_gets_them(
     assert capsys.readouterr().out.splitlines()[-1] == SUMMARY_LINE
     assert len(scan(store)) == 22
     assert '[categories.news]\ntitle = "News"' in (store.root / "site.toml").read_text()
+
+
+def test_a_guid_or_link_the_store_already_has_is_not_imported_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = wordpress_store(tmp_path / "store")
+    # Written by hand before the import: WordPress's post 4 under another id, and an article
+    # whose derived link is the one WordPress's post 17 has.
+    store.add("by-hand.md", id="by-hand", category="news", guid='"https://blog.example.com/?p=4"')
+    store.add("short-note-1.md", id="note", category="news", published="2024-04-20 10:00")
+    assert run_import(store) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "not imported: post 4 (line " in out[0]
+    assert out[0].endswith("its GUID https://blog.example.com/?p=4 is by-hand.md's too")
+    assert out[1].endswith(
+        "its link https://blog.example.com/2024/04/short-note-1/ is short-note-1.md's too"
+    )
+    assert out[-1].startswith(
+        "created 20, updated 0, unchanged 0, left alone 0; skipped 8 (2 clash,"
+    )
+    assert len(scan(store)) == 22  # every file valid: nothing the service would reject

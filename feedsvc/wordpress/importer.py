@@ -28,7 +28,7 @@ from pathlib import Path
 from ..errors import ArticleError
 from ..frontmatter import load_front_matter
 from ..model import Category, Site
-from ..store import parse_article, read_front_matter
+from ..store import StoreReader, parse_article, read_front_matter
 from .mapping import Attachment, ExportIndex, MappedPost, Skipped, map_post
 from .sitefile import add_categories
 from .wxr import Author, Item, Term, read_export
@@ -76,7 +76,10 @@ def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptio
     known = {c.slug for c in site.categories}
     planned: list[tuple[Path, Path]] = []  # (temporary file, destination)
     taken: set[Path] = set()
-    seen: dict[tuple[str, str], str] = {}  # ("GUID", value) and the like -> its post id
+    # ("GUID", value) and the like -> (the article id that has it, where): the store's
+    # articles, then each post as it is imported.
+    claims = _store_claims(store, site)
+    imported_ids: set[str] = set()
     # The temporary files wait in a hidden folder of the store (one file system: os.replace).
     with contextlib.ExitStack() as stack:
         scratch = (
@@ -93,7 +96,7 @@ def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptio
             if isinstance(mapped, Skipped):
                 report.skipped[mapped.reason] += 1
                 continue
-            clash = _clash(mapped, seen)
+            clash = _clash(mapped, claims, imported_ids)
             if clash:
                 report.skipped["clash"] += 1
                 report.problems.append(f"post {mapped.post_id} (line {item.line}): {clash}")
@@ -188,15 +191,33 @@ def _existing_files(store: Path, id_prefix: str) -> dict[str, Path]:
     return found
 
 
-def _clash(mapped: MappedPost, seen: dict[tuple[str, str], str]) -> str:
-    """Why the store would reject this post beside one already imported (two articles never
-    share an id, a GUID or a link), or ""."""
-    for kind, value in (("id", mapped.article_id), ("GUID", mapped.guid), ("link", mapped.link)):
-        if value and (kind, value) in seen:
-            return f"its {kind} {value} is post {seen[(kind, value)]}'s too"
-    for kind, value in (("id", mapped.article_id), ("GUID", mapped.guid), ("link", mapped.link)):
-        if value:
-            seen[(kind, value)] = mapped.post_id
+def _store_claims(store: Path, site: Site) -> dict[tuple[str, str], tuple[str, str]]:
+    """The GUIDs and links of the store's valid articles, read as the service reads them."""
+    reader = StoreReader(store, site)
+    claims: dict[tuple[str, str], tuple[str, str]] = {}
+    for article in reader.scan().articles:
+        for kind, value in (("GUID", article.guid), ("link", article.link)):
+            claims[(kind, value)] = (article.id, article.path)
+    return claims
+
+
+def _clash(
+    mapped: MappedPost, claims: dict[tuple[str, str], tuple[str, str]], imported_ids: set[str]
+) -> str:
+    """Why the store would reject this post beside another article (two articles never share
+    an id, a GUID or a link), or ""."""
+    if mapped.article_id in imported_ids:
+        return f"its id {mapped.article_id} is another post's too"
+    mine = [
+        (kind, value) for kind, value in (("GUID", mapped.guid), ("link", mapped.link)) if value
+    ]
+    for key in mine:
+        owner = claims.get(key)
+        if owner is not None and owner[0] != mapped.article_id:
+            return f"its {key[0]} {key[1]} is {owner[1]}'s too"
+    imported_ids.add(mapped.article_id)
+    for key in mine:
+        claims[key] = (mapped.article_id, f"post {mapped.post_id}")
     return ""
 
 
