@@ -35,7 +35,7 @@ from .wordpress import (
 BERLIN = ZoneInfo("Europe/Berlin")
 SUMMARY_LINE = (
     "created 22, updated 0, unchanged 0, left alone 0; "
-    "skipped 6 (1 status trash, 1 type book, 1 type nav_menu_item, 3 type page)"
+    "skipped 7 (1 status trash, 1 type attachment, 1 type book, 1 type nav_menu_item, 3 type page)"
 )
 
 
@@ -428,6 +428,6 @@ def test_a_guid_or_link_the_store_already_has_is_not_imported_twice(
         "its link https://blog.example.com/2024/04/short-note-1/ is short-note-1.md's too"
     )
     assert out[-1].startswith(
-        "created 20, updated 0, unchanged 0, left alone 0; skipped 8 (2 clash,"
+        "created 20, updated 0, unchanged 0, left alone 0; skipped 9 (2 clash,"
     )
     assert len(scan(store)) == 22  # every file valid: nothing the service would reject

@@ -167,7 +167,7 @@ def _index(export: Path) -> ExportIndex:
 
 def _items(export: Path) -> Iterator[Item]:
     for record in read_export(export):
-        if isinstance(record, Item) and record.post_type != "attachment":
+        if isinstance(record, Item):
             yield record
 
 
