@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from .helpers import Store, html_text, make_app
 from .wordpress import (
     CONTENT,
     EXPORT,
+    FIXTURES,
     WORDPRESS_FEED,
     WORDPRESS_FEED_ALL,
     comparable,
@@ -356,6 +358,13 @@ def test_nothing_to_import_exits_non_zero(
     captured = capsys.readouterr()
     assert captured.out.splitlines()[-1].startswith("created 0, updated 0, unchanged 0,")
     assert "nothing could be imported" in captured.err
+
+
+def test_wpautop_gives_what_wordpress_gives() -> None:
+    cases = json.loads((FIXTURES / "wpautop-cases.json").read_text(encoding="utf-8"))
+    assert len(cases) >= 40
+    for text, wordpress_output in cases:
+        assert wpautop(text) == wordpress_output, text
 
 
 def test_wpautop_as_wordpress() -> None:
