@@ -440,3 +440,18 @@ def test_a_guid_or_link_the_store_already_has_is_not_imported_twice(
         "created 20, updated 0, unchanged 0, left alone 0; skipped 9 (2 clash,"
     )
     assert len(scan(store)) == 22  # every file valid: nothing the service would reject
+
+
+def test_titles_as_wordpress_feeds_show_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marked_up = write_variant(
+        EXPORT,
+        tmp_path / "titles.xml",
+        replace={"Short note 3": "Short <em>note</em> 3 &amp; more"},
+    )
+    store = wordpress_store(tmp_path / "store")
+    assert run_import(store, marked_up) == 0
+    capsys.readouterr()
+    titles = {a.title for a in scan(store).values()}
+    assert "Short note 3 & more" in titles

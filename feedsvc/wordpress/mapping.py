@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from ..model import SLUG_PATTERN
+from ..sanitize import html_to_text
 from ..store import slugify
 from .content import markdown_body, post_html
 from .wxr import Item
@@ -80,7 +81,7 @@ def map_post(
         return Skipped("status trash")
     if item.status not in DRAFT_STATUSES | SERVED_STATUSES:
         return Skipped(f"status {item.status or '(none)'}")
-    title = " ".join(unescape(item.title).split())
+    title = html_to_text(item.title)  # as WordPress's feed shows it: no tags, no entities
     if not title:
         return Skipped("no title")
     if not item.post_id.isdigit():
