@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from feedsvc.sanitize import markdown_to_safe_html, sanitize_html
 from feedsvc.store import split_front_matter
 from feedsvc.wordpress.content import markdown_body, post_html, wpautop
 
-from .helpers import Store, html_text, make_app
+from .helpers import Clock, Store, html_text, make_app, read_feed
 from .wordpress import (
     CONTENT,
     EXPORT,
@@ -455,3 +455,23 @@ def test_titles_as_wordpress_feeds_show_them(
     capsys.readouterr()
     titles = {a.title for a in scan(store).values()}
     assert "Short note 3 & more" in titles
+
+
+def test_scheduled_post_appears_when_due_and_drafts_never(tmp_path: Path) -> None:
+    store = wordpress_store(tmp_path / "store", items_per_feed=100)
+    assert run_import(store) == 0
+    hidden = ("Private thoughts", "A draft", "Pending review", "Protected by a password")
+    for now, scheduled_shown in ((datetime(2026, 1, 1, tzinfo=UTC), False),
+                                 (datetime(2099, 1, 1, 9, 0, 1, tzinfo=UTC), True)):  # fmt: skip
+        client = make_app(store, tmp_path / f"state-{now.year}", Clock(now)).test_client()
+        for path in ("all.rss", "all.atom", "all.json", "news.rss", "author/jane-doe.rss"):
+            response = client.get(f"/feeds/{path}")
+            assert response.status_code == 200, path
+            if path.endswith(".json"):
+                titles = {item["title"] for item in json.loads(response.data)["items"]}
+            else:
+                titles = {entry.title for entry in read_feed(response.data).entries}
+            assert titles, path
+            assert not titles & set(hidden), path
+            if path in ("all.rss", "news.rss"):
+                assert ("Scheduled for later" in titles) == scheduled_shown, path
