@@ -475,3 +475,21 @@ def test_scheduled_post_appears_when_due_and_drafts_never(tmp_path: Path) -> Non
             assert not titles & set(hidden), path
             if path in ("all.rss", "news.rss"):
                 assert ("Scheduled for later" in titles) == scheduled_shown, path
+
+
+def test_a_post_the_store_would_reject_is_reported_and_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nested = write_variant(
+        EXPORT, tmp_path / "nested.xml", replace={"Note number 4.": "<div>" * 300 + "deep"}
+    )
+    store = wordpress_store(tmp_path / "store")
+    assert run_import(store, nested) == 0
+    out = capsys.readouterr().out.splitlines()
+    (problem,) = [line for line in out if line.startswith("not imported:")]
+    assert problem.endswith(
+        "2024/04/short-note-4.md: body: its HTML is nested more than 256 elements deep"
+    )
+    assert out[-1].startswith("created 21, updated 0, unchanged 0, left alone 0; skipped 8 (")
+    assert "1 invalid" in out[-1]
+    assert len(scan(store)) == 21

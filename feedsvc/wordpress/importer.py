@@ -102,24 +102,22 @@ def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptio
                 report.problems.append(f"post {mapped.post_id} (line {item.line}): {clash}")
                 continue
             slug, name = mapped.category
-            if slug not in known:
-                known.add(slug)
-                report.new_categories.append(Category(slug, name, name))
-                checked_site = replace(
-                    checked_site,
-                    categories=tuple(sorted((*checked_site.categories, report.new_categories[-1]),
-                                            key=lambda c: c.slug)),
-                )  # fmt: skip
+            new_category = None if slug in known else Category(slug, name, name)
+            candidate = _with_category(checked_site, new_category)
             old = existing.get(mapped.article_id)
             destination = old or _new_path(store, mapped, taken)
-            taken.add(destination)
             relpath = destination.relative_to(store).as_posix()
             try:  # the file as the service will read it: rejected here, never written
-                parse_article(mapped.text, path=relpath, site=checked_site)
+                parse_article(mapped.text, path=relpath, site=candidate)
             except ArticleError as error:
                 report.skipped["invalid"] += 1
                 report.problems.append(f"post {mapped.post_id} (line {item.line}): {error}")
                 continue
+            taken.add(destination)
+            if new_category is not None:
+                known.add(slug)
+                report.new_categories.append(new_category)
+                checked_site = candidate
             if mapped.removed_shortcodes:
                 names = ", ".join(dict.fromkeys(mapped.removed_shortcodes))
                 report.shortcodes.append(f"post {mapped.post_id} ({relpath}): {names}")
@@ -146,6 +144,14 @@ def import_wordpress(export: Path, store: Path, site: Site, options: ImportOptio
         for temporary, destination in planned:
             _move_into_place(temporary, destination)
     return report
+
+
+def _with_category(site: Site, category: Category | None) -> Site:
+    """The site with one more category (site.toml gets it at the end of the run)."""
+    if category is None:
+        return site
+    categories = tuple(sorted((*site.categories, category), key=lambda c: c.slug))
+    return replace(site, categories=categories)
 
 
 def _index(export: Path) -> ExportIndex:
