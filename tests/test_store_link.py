@@ -7,28 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.settings import load_settings
 from feedsvc.store import StoreReader
 
-from .helpers import Store, make_app, read_feed
+from .helpers import Store, make_app, read_feed, store_reader, text_of
 
 OLD = "https://news.example.com/2025/03/%d0%bc%d0%b8%d1%80/"
 
 
 def reader(store: Store) -> StoreReader:
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    return StoreReader(settings.articles_dir, settings.site)
+    return store_reader(store.root)
 
 
 def test_a_given_link_is_used_verbatim_in_every_format(store: Store, state_dir: Path) -> None:
     store.add("a.md", id="a", link=f'"{OLD}"', body="See ![x](pic.jpg).")
-    (article,) = reader(store).scan().articles
+    scanner = reader(store)
+    (article,) = scanner.scan().articles
     assert article.link == OLD
     client = make_app(store, state_dir).test_client()
     assert read_feed(client.get("/feeds/all.rss").data).entries[0].link == OLD
     assert read_feed(client.get("/feeds/all.atom").data).entries[0].link == OLD
     # Relative URLs of the body resolve against the article's own page, as before.
-    assert f'src="{OLD}pic.jpg"' in article.source.text().content_html
+    assert f'src="{OLD}pic.jpg"' in text_of(scanner, article).content_html
 
 
 @pytest.mark.parametrize(

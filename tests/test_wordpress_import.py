@@ -28,6 +28,7 @@ from .wordpress import (
     posts_by_title,
     run_import,
     scan,
+    text_of_file,
     tree_state,
     wordpress_store,
     wp,
@@ -127,7 +128,7 @@ def test_categories_tags_authors_summary_image(
     assert jurgen.authors == ("Jürgen Müller",)
     featured = by_title(articles, "With an excerpt and a featured image")
     assert featured.authors == ("Jane Doe",)
-    assert "A hand-written <em>excerpt</em>." in featured.source.text().summary_html
+    assert "A hand-written <em>excerpt</em>." in text_of_file(store, featured).summary_html
     assert featured.image is not None
     assert featured.image.url == "https://blog.example.com/wp-content/uploads/2024/03/harbour.jpg"
     assert featured.image.alt == "Boats in a harbour at dusk"
@@ -145,8 +146,8 @@ def test_categories_tags_authors_summary_image(
 def test_content_is_html_that_markdown_leaves_alone(
     imported: tuple[Store, dict[str, Article], str],
 ) -> None:
-    _, articles, out = imported
-    html = by_title(articles, "Classic paragraphs: wpautop").source.text().content_html
+    store, articles, out = imported
+    html = text_of_file(store, by_title(articles, "Classic paragraphs: wpautop")).content_html
     assert "<p>1. This line is text, not a Markdown list.<br>" in html
     assert "# This line is text, not a heading.<br>" in html
     assert "* Neither is this a bullet: *stars* stay.</p>" in html
@@ -154,15 +155,15 @@ def test_content_is_html_that_markdown_leaves_alone(
     assert "<h1>" not in html
     assert "<ul>" not in html
     assert "<pre>def keep(this):\n    return this\n\n  # and the blank line above</pre>" in html
-    blocks = by_title(articles, "Block editor post").source.text().content_html
+    blocks = text_of_file(store, by_title(articles, "Block editor post")).content_html
     assert "wp:" not in blocks
     assert "<h2>A heading block</h2>" in blocks
-    caption = by_title(articles, "A captioned photo").source.text().content_html
+    caption = text_of_file(store, by_title(articles, "A captioned photo")).content_html
     assert "<figcaption>The harbour, an hour after sunset.</figcaption></figure>" in caption
-    embed = by_title(articles, "An embedded video").source.text().content_html
+    embed = text_of_file(store, by_title(articles, "An embedded video")).content_html
     assert '<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ">' in embed
     assert "https://example.org/page stays text" in embed  # a URL within text is no embed
-    shortcodes = by_title(articles, "Shortcodes from plugins").source.text().content_html
+    shortcodes = text_of_file(store, by_title(articles, "Shortcodes from plugins")).content_html
     assert "[" not in shortcodes
     assert "Text with a note goes on." in shortcodes
     assert (

@@ -8,11 +8,10 @@ from pathlib import Path
 from lxml import etree
 
 from feedsvc.cli import main
-from feedsvc.model import Article
-from feedsvc.settings import load_settings
-from feedsvc.store import StoreReader
+from feedsvc.model import Article, ArticleText
+from feedsvc.store import article_text
 
-from .helpers import Store
+from .helpers import Store, store_reader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wordpress"
 EXPORT = FIXTURES / "export.xml"  # WordPress 6.1's own export (make_fixtures.sh)
@@ -54,10 +53,14 @@ def run_import(store: Store, export: Path = EXPORT, *options: str) -> int:
 
 def scan(store: Store) -> dict[str, Article]:
     """The store's articles as the service reads them, by id; every file must be valid."""
-    settings = load_settings({"ARTICLES_DIR": str(store.root)})
-    snapshot = StoreReader(settings.articles_dir, settings.site).scan()
+    snapshot = store_reader(store.root).scan()
     assert snapshot.problems == ()
     return {article.id: article for article in snapshot.articles}
+
+
+def text_of_file(store: Store, article: Article) -> ArticleText:
+    """The text of an article version whose file is unchanged, as the service renders it."""
+    return article_text((store.root / article.path).read_bytes(), article)
 
 
 def export_items(export: Path = EXPORT) -> list[etree._Element]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..errors import ArticleError
 from ..frontmatter import load_front_matter
 from ..model import Category, Site
+from ..state import State
 from ..store import StoreReader, parse_article, read_front_matter
 from .mapping import Attachment, ExportIndex, MappedPost, Skipped, map_post
 from .sitefile import add_categories
@@ -199,11 +200,13 @@ def _existing_files(store: Path, id_prefix: str) -> dict[str, Path]:
 
 def _store_claims(store: Path, site: Site) -> dict[tuple[str, str], tuple[str, str]]:
     """The GUIDs and links of the store's valid articles, read as the service reads them."""
-    reader = StoreReader(store, site)
     claims: dict[tuple[str, str], tuple[str, str]] = {}
-    for article in reader.scan().articles:
-        for kind, value in (("GUID", article.guid), ("link", article.link)):
-            claims[(kind, value)] = (article.id, article.path)
+    # A state database of its own: the service's belongs to the site as it is configured now.
+    with tempfile.TemporaryDirectory(prefix="feedsvc-import-") as scratch:
+        reader = StoreReader(store, site, State(Path(scratch)))
+        for article in reader.scan().articles:
+            for kind, value in (("GUID", article.guid), ("link", article.link)):
+                claims[(kind, value)] = (article.id, article.path)
     return claims
 
 
