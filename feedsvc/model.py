@@ -277,3 +277,54 @@ def parse_feed_path(path: str) -> FeedKey | None:
 
 _FORMAT_NAMES: dict[str, FeedFormat] = {f: f for f in FEED_FORMATS}
 _NAMED_KIND_NAMES: dict[str, ScopeKind] = {k: k for k in NAMED_KINDS}
+
+
+# WordPress ?feed= values on the home page, and the format each answers with (web.py).
+WORDPRESS_QUERY_FEEDS: dict[str, FeedFormat] = {"rss2": "rss", "rss": "rss", "atom": "atom"}
+# WordPress feed endings after a scope's address, and the format each names (web.py's routes).
+_WORDPRESS_FEED_ENDINGS: dict[tuple[str, ...], FeedFormat] = {
+    ("feed",): "rss",
+    ("feed", "rss"): "rss",
+    ("feed", "rss2"): "rss",
+    ("feed", "atom"): "atom",
+}
+
+
+def wordpress_feed_key(path: str, feed_query: str | None = None) -> FeedKey | None:
+    """The subscription feed a WordPress-style address names: ``/feed/``, ``/feed/atom/``,
+    ``/category/<slug>/feed/``, ``/tag/<label>/feed/rss2/``, ``/author/<label>/feed/``, or
+    ``/`` with ``?feed=rss2`` (``feed_query``). ``path`` is percent-decoded; the trailing slash
+    is optional, as web.py takes both spellings. None for any other address. Whether the scope
+    exists is for the caller to decide; web.py redirects each of these to the feed named here.
+    """
+    if path == "/":
+        return None if feed_query is None else _query_feed_key(feed_query)
+    if not path.startswith("/"):
+        return None
+    parts = tuple(path[1:].removesuffix("/").split("/"))
+    for ending, fmt in _WORDPRESS_FEED_ENDINGS.items():
+        if parts[-len(ending) :] != ending:
+            continue
+        scope = _wordpress_scope(parts[: -len(ending)])
+        return None if scope is None else FeedKey(scope, fmt)
+    return None
+
+
+def _query_feed_key(value: str) -> FeedKey | None:
+    fmt = WORDPRESS_QUERY_FEEDS.get(value)
+    return None if fmt is None else FeedKey(SITE_SCOPE, fmt)
+
+
+def _wordpress_scope(prefix: tuple[str, ...]) -> Scope | None:
+    if not prefix:
+        return SITE_SCOPE
+    if len(prefix) != 2 or not prefix[1]:
+        return None
+    kind, slug = prefix
+    if kind == "category":
+        # "all" is the site feed, not a category (web.py answers 404).
+        return None if slug == ALL_SCOPE else Scope("category", slug)
+    if kind in ("tag", "author"):
+        # WordPress slugs are label slugs already; folding again matches "J%C3%BCrgen" too.
+        return Scope("tag" if kind == "tag" else "author", label_slug(slug))
+    return None

@@ -15,7 +15,16 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url, link_header
 from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_headers
-from .model import ALL_SCOPE, SITE_SCOPE, FeedFormat, FeedKey, Scope, label_slug, parse_feed_path
+from .model import (
+    ALL_SCOPE,
+    SITE_SCOPE,
+    WORDPRESS_QUERY_FEEDS,
+    FeedFormat,
+    FeedKey,
+    Scope,
+    label_slug,
+    parse_feed_path,
+)
 from .partners import PartnerRegistry, bearer_token
 from .service import FeedService, RenderedDocument
 from .validators import corrected
@@ -23,9 +32,6 @@ from .validators import corrected
 EXTENSION_KEY = "feedsvc"
 PARTNERS_KEY = "feedsvc.partners"
 bp = Blueprint("feeds", __name__)
-
-# WordPress ?feed= values and the format each answers with.
-_WORDPRESS_QUERY_FEEDS: dict[str, FeedFormat] = {"rss2": "rss", "rss": "rss", "atom": "atom"}
 
 
 def service() -> FeedService:
@@ -184,8 +190,8 @@ def _label(kind: str, slug: str) -> Scope:
 @bp.get("/")
 def index() -> BaseResponse:
     wordpress_feed = request.args.get("feed")
-    if wordpress_feed in _WORDPRESS_QUERY_FEEDS:  # a WordPress /?feed=rss2 subscription
-        return _redirect_to(SITE_SCOPE, _WORDPRESS_QUERY_FEEDS[wordpress_feed])
+    if wordpress_feed in WORDPRESS_QUERY_FEEDS:  # a WordPress /?feed=rss2 subscription
+        return _redirect_to(SITE_SCOPE, WORDPRESS_QUERY_FEEDS[wordpress_feed])
     return _document_response(service().index(), max_age=service().max_age(), cross_origin=False)
 
 
