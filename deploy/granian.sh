@@ -9,7 +9,9 @@
 # It reads the same variables as deploy/gunicorn.conf.py: FEEDSVC_BIND (host:port, default
 # 127.0.0.1:8000), FEEDSVC_WORKERS (default 2), FEEDSVC_ACCESS_LOG (off: no access log).
 # Partner tokens are replaced by [redacted] in granian's access log by the app itself (each
-# worker installs feedsvc.redact's filter on the granian.access logger).
+# worker installs feedsvc.redact's filter on the granian.access logger). The access log is the
+# combined format with granian's time stamps and no byte count (granian logs none), so that
+# `feedsvc stats` sees each client's User-Agent: granian's default format has none.
 # SIGHUP replaces the workers (each loads the app and scans the store itself: there is no
 # preloading); SIGTERM stops, giving requests in flight 30 s.
 # Each worker runs the app on 4 threads: granian's default for WSGI is hundreds, which only
@@ -20,6 +22,7 @@
 set -eu
 bind="${FEEDSVC_BIND:-127.0.0.1:8000}"
 access_log="--access-log"
+access_log_fmt='%(addr)s - - [%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d - "%(header{referer})s" "%(header{user-agent})s"'
 if [ "${FEEDSVC_ACCESS_LOG:-on}" = "off" ]; then
     access_log="--no-access-log"
 fi
@@ -27,5 +30,5 @@ exec "${GRANIAN:-granian}" --interface wsgi \
     --host "${bind%:*}" --port "${bind##*:}" \
     --workers "${FEEDSVC_WORKERS:-2}" --runtime-threads 2 --blocking-threads 4 \
     --respawn-failed-workers --workers-kill-timeout 30 \
-    "$access_log" \
+    "$access_log" --access-log-fmt "$access_log_fmt" \
     "${1:-wsgi:app}"
