@@ -18,6 +18,8 @@ from .model import LANGUAGE_PATTERN, PARTNER_NAME_PATTERN, Partner
 from .partners import editing, hash_token, new_token
 from .settings import Settings, env_config, load_settings, read_partners_file
 from .state import State
+from .stats import add_parser as add_stats_parser
+from .stats import run as run_stats
 from .store import StoreReader, slugify
 from .texts import Texts
 from .wordpress import command as wordpress_import
@@ -71,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     wordpress_import.add_parser(commands)
+    add_stats_parser(commands)
 
     serve = commands.add_parser("serve", help="run the development server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -86,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _partner(_settings(args.store), args)
         if args.command == "import":
             return wordpress_import.run(args, _settings(args.store))
+        if args.command == "stats":
+            return run_stats(args)
         if args.command == "build":
             return _build(_settings(args.store), Path(args.out), precompress=not args.no_gzip)
         return _serve(args.host, args.port)
