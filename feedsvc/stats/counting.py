@@ -97,8 +97,9 @@ class _Tally:
     direct: defaultdict[date, set[int]] = field(default_factory=lambda: defaultdict(set))
     sizes: defaultdict[date, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     unchanged: Counter[date] = field(default_factory=Counter)  # 304s per day
-    # client -> its polling while never answered 304; None once it has been (it validates)
-    pollers: dict[int, _Poller | None] = field(default_factory=dict)
+    # client (an aggregator: its key, whatever address it polls from) -> its polling while
+    # never answered 304; None once it has been (it validates)
+    pollers: dict[int | str, _Poller | None] = field(default_factory=dict)
 
 
 def count(hits: Iterable[Hit], partners: Mapping[str, str], since: date | None = None) -> Stats:
@@ -149,17 +150,18 @@ def count(hits: Iterable[Hit], partners: Mapping[str, str], since: date | None =
         if kind == "excluded":
             tally.excluded += 1
             continue
-        client = clients.get(client_hash)
-        if client is None:
-            client = clients[client_hash] = len(clients)
         if kind == "aggregator":
             stated = tally.aggregators[day]
             known = stated.get(agent.key)
             if known is None or known[1] < agent.subscribers:
                 stated[agent.key] = (agent.name, agent.subscribers)
+            _poll(tally.pollers, agent.key, agent.key, day, unchanged)
         else:
+            client = clients.get(client_hash)
+            if client is None:
+                client = clients[client_hash] = len(clients)
             tally.direct[day].add(client)
-        _poll(tally.pollers, client, agent.key, day, unchanged)
+            _poll(tally.pollers, client, agent.key, day, unchanged)
     ordered = tuple(sorted(days))
     last = ordered[-1] if ordered else None
     stats = [_document_stats(d, t, ordered, last) for d, t in tallies.items()]
@@ -173,7 +175,11 @@ _NOWHERE = Document("home", "", None)  # a sentinel: attribute() never returns i
 
 
 def _poll(
-    pollers: dict[int, _Poller | None], client: int, key: str, day: date, unchanged: bool
+    pollers: dict[int | str, _Poller | None],
+    client: int | str,
+    key: str,
+    day: date,
+    unchanged: bool,
 ) -> None:
     poller = pollers.get(client, _NEW)
     if poller is None:
