@@ -162,7 +162,9 @@ def test_client_addresses_are_never_shown(
     lines = [combined("/feeds/all.rss", "curl/8.5", address=a) for a in addresses for _ in range(3)]
     lines.append(combined("/feeds/all.rss", FEEDLY.format(5), address="192.0.2.99"))
     log = write_log(tmp_path / "access.log", lines)
-    shown = main_output(capsys, log) + str(stats_json(capsys, log))
+    report = tmp_path / "report.html"
+    shown = main_output(capsys, log, "--html", report) + str(stats_json(capsys, log))
+    shown += report.read_text("utf-8")
     assert feed(stats_json(capsys, log), "/feeds/all.rss")["direct"] == 3
     for address in [*addresses, "192.0.2.99"]:
         assert address not in shown

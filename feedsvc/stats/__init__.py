@@ -2,8 +2,8 @@
 access logs (README, "Subscriber counts").
 
 logs.py reads the files (the edge: addresses become keyed hashes there), paths.py and
-agents.py say which document and who, counting.py makes the figures (pure), report.py
-writes them out.
+agents.py say which document and who, counting.py makes the figures (pure), report.py and
+html.py write them out.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..settings import env_config, read_partners_file
 from .counting import count
+from .html import html_report
 from .logs import LogReader
 from .report import dumps, table
 
@@ -28,6 +29,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "logs", nargs="+", type=Path, metavar="LOG", help="access logs, plain or gzip, any order"
     )
     stats.add_argument("--json", action="store_true", help="write JSON to stdout")
+    stats.add_argument("--html", type=Path, metavar="REPORT.html", help="also write this report")
     stats.add_argument(
         "--since", type=_day, metavar="DATE", help="leave out days before DATE (YYYY-MM-DD, UTC)"
     )
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         partners = {p.token_sha256: p.name for p in read_partners_file(Path(str(partners_file)))}
     reader = LogReader()
     stats = count(reader.hits(args.logs), partners, args.since)
+    if args.html is not None:
+        args.html.write_text(html_report(stats, reader.files), encoding="utf-8")
     sys.stdout.write(dumps(stats, reader.files) if args.json else table(stats, reader.files))
     problems = [f for f in reader.files if f.problem]
     for f in problems:

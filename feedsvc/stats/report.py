@@ -108,7 +108,7 @@ def table(stats: Stats, files: Sequence[LogFile]) -> str:
         out += _grid(["feed", "polls", "clients", "user agent"], rows)
     if stats.documents:
         rows = [
-            [d.path, d.kind, f"{d.requests:,}", _share(d), _size(d.bytes_sent)]
+            [d.path, d.kind, f"{d.requests:,}", share(d), size(d.bytes_sent)]
             for d in stats.documents
         ]
         out += [
@@ -134,11 +134,11 @@ def _feed_row(feed: DocumentStats) -> list[str]:
         f"{feed.direct:,}",
         aggregators or "-",
         f"{feed.requests:,}",
-        _share(feed),
+        share(feed),
         f"{feed.excluded:,}",
-        _size(feed.bytes_sent),
-        _size(feed.saved_by_304),
-        _size(feed.saved_by_gzip),
+        size(feed.bytes_sent),
+        size(feed.saved_by_304),
+        size(feed.saved_by_gzip),
     ]
 
 
@@ -184,16 +184,18 @@ def _numeric(rows: list[list[str]], column: int) -> bool:
     return all(r[column][:1].isdigit() or r[column] == "-" for r in rows)
 
 
-def _share(document: DocumentStats) -> str:
+def share(document: DocumentStats) -> str:
+    """The share of a document's requests answered 304, as a percentage."""
     if not document.requests:
         return "-"
     return f"{100 * document.not_modified / document.requests:.0f}%"
 
 
-def _size(size: int | None) -> str:
-    if size is None:
+def size(n_bytes: int | None) -> str:
+    """A byte count in decimal units ("-" when unknown)."""
+    if n_bytes is None:
         return "-"
-    value = float(size)
+    value = float(n_bytes)
     for unit in ("B", "kB", "MB", "GB"):
         if value < 1000 or unit == "GB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
