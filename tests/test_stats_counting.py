@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc.cli import main
 from feedsvc.partners import hash_token
 
 from .stats_logs import (
@@ -224,8 +225,6 @@ def test_partner_feeds_count_under_the_partner_name_never_the_token(
 
 
 def main_output(capsys: pytest.CaptureFixture[str], *arguments: str | Path) -> str:
-    from feedsvc.cli import main
-
     status = main(["stats", *map(str, arguments)])
     captured = capsys.readouterr()
     assert status == 0, captured.err
@@ -281,3 +280,40 @@ def test_widest_feeds_come_first(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [f["feed"] for f in result["feeds"]] == [
         "/feeds/all.rss", "/feeds/energy.rss", "/feeds/all.atom"
     ]  # fmt: skip
+
+
+def test_the_table_shows_feeds_widest_first_each_day_and_the_pollers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        combined("/feeds/energy.rss", FEEDLY.format(3), when=DAY - timedelta(days=1)),
+        combined("/feeds/energy.rss", FEEDLY.format(3)),
+        combined("/feeds/all.rss", FEEDLY.format(50)),
+        *(
+            combined("/feeds/all.atom", "curl/8.5", when=DAY + timedelta(minutes=m))
+            for m in range(4)
+        ),
+    ]
+    assert main(["stats", str(write_log(tmp_path / "access.log", lines))]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Subscribers on 2026-12-04 (UTC), logs from 2026-12-03 to 2026-12-04"
+    rows = [line.split()[:2] for line in out[3:6]]
+    assert rows == [["/feeds/all.rss", "50"], ["/feeds/energy.rss", "3"], ["/feeds/all.atom", "1"]]
+    days = out.index("Subscribers per day")
+    assert out[days + 1].split() == [
+        "day",
+        "/feeds/all.rss",
+        "/feeds/energy.rss",
+        "/feeds/all.atom",
+    ]
+    assert out[days + 2].split() == ["2026-12-03", "0", "3", "0"]
+    assert out[days + 3].split() == ["2026-12-04", "50", "3", "1"]
+    pollers = out.index("Polling most often, never answered 304 (no validator sent)")
+    assert out[pollers + 2].split() == ["/feeds/all.atom", "4.0/day", "1", "client(s)", "curl/8.5"]
+
+
+def test_since_takes_a_date(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["stats", "access.log", "--since", "last week"])
+    assert exit_.value.code == 2
+    assert "not a date (YYYY-MM-DD): 'last week'" in capsys.readouterr().err

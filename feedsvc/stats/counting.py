@@ -32,6 +32,9 @@ from .paths import Document, DocumentKind, attribute
 COUNTED_METHODS = frozenset(("GET", "HEAD"))
 GZIP_RATIO = 0.75  # feeds compress to a fifth or a third; a new version is never 25% smaller
 TOP_POLLERS = 5
+# Pollers worth naming: a client asking twice a day or more without a validator costs a whole
+# body each time; one that asks once a day costs what a 304 would barely save.
+MIN_POLLS_PER_DAY = 2.0
 _CACHE_LIMIT = 50_000  # distinct targets and User-Agents remembered; hostile logs hold more
 
 
@@ -263,6 +266,10 @@ def _frequent_pollers(tally: _Tally) -> tuple[Poller, ...]:
         if poller is not None and poller.requests > 1:
             span = (poller.last - poller.first).days + 1
             by_agent[poller.key].append(poller.requests / span)
-    pollers = [Poller(agent, len(rates), max(rates)) for agent, rates in by_agent.items()]
+    pollers = [
+        Poller(agent, len(rates), max(rates))
+        for agent, rates in by_agent.items()
+        if max(rates) >= MIN_POLLS_PER_DAY
+    ]
     pollers.sort(key=lambda p: (-p.requests_per_day, -p.clients, p.agent))
     return tuple(pollers[:TOP_POLLERS])

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from .counting import DocumentStats, Stats
 from .logs import LogFile
-from .report import printable, share, size
+from .report import frequent_pollers, printable, share, size
 
 CHART_FEEDS = 10  # lines in the chart of days: the widest feeds
 _SOURCE_MAP = "//# sourceMappingURL="
@@ -36,7 +36,7 @@ def html_report(stats: Stats, files: Sequence[LogFile]) -> str:
         feeds=stats.feeds,
         documents=stats.documents,
         files=files,
-        pollers=[(f.path, p) for f in stats.feeds for p in f.frequent_pollers],
+        pollers=frequent_pollers(stats),
         first_day=stats.days[0] if stats.days else None,
         last_day=stats.days[-1] if stats.days else None,
         total=sum(f.subscribers for f in stats.feeds),

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .counting import DocumentStats, Stats
+from .counting import DocumentStats, Poller, Stats
 from .logs import LogFile
 
 MAX_AGENT_CHARS = 100
@@ -58,6 +58,13 @@ def as_json(stats: Stats, files: Sequence[LogFile]) -> dict[str, Any]:
     }
 
 
+def frequent_pollers(stats: Stats) -> list[tuple[str, Poller]]:
+    """Each feed's frequent pollers with the feed's path, the most frequent first."""
+    pollers = [(f.path, p) for f in stats.feeds for p in f.frequent_pollers]
+    pollers.sort(key=lambda pair: -pair[1].requests_per_day)
+    return pollers
+
+
 def _feed_json(feed: DocumentStats) -> dict[str, Any]:
     return {
         "feed": feed.path,
@@ -98,7 +105,7 @@ def table(stats: Stats, files: Sequence[LogFile]) -> str:
     if stats.feeds:
         out += ["", *_grid(_FEED_HEADINGS, [_feed_row(f) for f in stats.feeds])]
         out += ["", "Subscribers per day", *_days_grid(stats)]
-    pollers = [(f.path, p) for f in stats.feeds for p in f.frequent_pollers]
+    pollers = frequent_pollers(stats)
     if pollers:
         out += ["", "Polling most often, never answered 304 (no validator sent)"]
         rows = [
