@@ -289,6 +289,9 @@ def test_the_table_shows_feeds_widest_first_each_day_and_the_pollers(
         combined("/feeds/energy.rss", FEEDLY.format(3), when=DAY - timedelta(days=1)),
         combined("/feeds/energy.rss", FEEDLY.format(3)),
         combined("/feeds/all.rss", FEEDLY.format(50)),
+        combined("/feeds/all.rss", "Mozilla/5.0 (compatible; inoreader.com; 7 subscribers)"),
+        combined("/feeds/all.rss", "Feedbin feed-id:1 - 5 subscribers"),
+        combined("/feeds/all.rss", "NewsBlur Feed Fetcher - 2 subscribers - x"),
         *(
             combined("/feeds/all.atom", "curl/8.5", when=DAY + timedelta(minutes=m))
             for m in range(4)
@@ -297,8 +300,9 @@ def test_the_table_shows_feeds_widest_first_each_day_and_the_pollers(
     assert main(["stats", str(write_log(tmp_path / "access.log", lines))]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Subscribers on 2026-12-04 (UTC), logs from 2026-12-03 to 2026-12-04"
+    assert "Feedly 50, Inoreader 7, Feedbin 5, 1 more 2" in out[3]
     rows = [line.split()[:2] for line in out[3:6]]
-    assert rows == [["/feeds/all.rss", "50"], ["/feeds/energy.rss", "3"], ["/feeds/all.atom", "1"]]
+    assert rows == [["/feeds/all.rss", "64"], ["/feeds/energy.rss", "3"], ["/feeds/all.atom", "1"]]
     days = out.index("Subscribers per day")
     assert out[days + 1].split() == [
         "day",
@@ -307,7 +311,7 @@ def test_the_table_shows_feeds_widest_first_each_day_and_the_pollers(
         "/feeds/all.atom",
     ]
     assert out[days + 2].split() == ["2026-12-03", "0", "3", "0"]
-    assert out[days + 3].split() == ["2026-12-04", "50", "3", "1"]
+    assert out[days + 3].split() == ["2026-12-04", "64", "3", "1"]
     pollers = out.index("Polling most often, never answered 304 (no validator sent)")
     assert out[pollers + 2].split() == ["/feeds/all.atom", "4.0/day", "1", "client(s)", "curl/8.5"]
 

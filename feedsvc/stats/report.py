@@ -15,6 +15,8 @@ from .logs import LogFile
 
 MAX_AGENT_CHARS = 100
 DAY_COLUMNS = 6  # the widest feeds shown in the table of days
+POLLER_ROWS = 20  # the table's most frequent pollers (--json has each feed's)
+AGGREGATOR_NAMES = 3  # named in the table's row of a feed (--json has them all)
 
 
 def printable(text: str, limit: int = MAX_AGENT_CHARS) -> str:
@@ -105,7 +107,7 @@ def table(stats: Stats, files: Sequence[LogFile]) -> str:
     if stats.feeds:
         out += ["", *_grid(_FEED_HEADINGS, [_feed_row(f) for f in stats.feeds])]
         out += ["", "Subscribers per day", *_days_grid(stats)]
-    pollers = frequent_pollers(stats)
+    pollers = frequent_pollers(stats)[:POLLER_ROWS]
     if pollers:
         out += ["", "Polling most often, never answered 304 (no validator sent)"]
         rows = [
@@ -134,7 +136,11 @@ _FEED_HEADINGS = [
 
 
 def _feed_row(feed: DocumentStats) -> list[str]:
-    aggregators = ", ".join(f"{printable(name, 30)} {n:,}" for name, n in feed.aggregators.items())
+    named = list(feed.aggregators.items())
+    aggregators = ", ".join(f"{printable(name, 30)} {n:,}" for name, n in named[:AGGREGATOR_NAMES])
+    if len(named) > AGGREGATOR_NAMES:
+        others = sum(n for _, n in named[AGGREGATOR_NAMES:])
+        aggregators += f", {len(named) - AGGREGATOR_NAMES} more {others:,}"
     return [
         feed.path,
         f"{feed.subscribers:,}",
