@@ -216,7 +216,8 @@ def _document_stats(
         kind=document.kind,
         partner=document.partner,
         subscribers=daily.get(last, 0) if last is not None else 0,
-        aggregators=dict(aggregators.most_common()),
+        # Largest first, ties by name: the same figures whatever order the logs were read in.
+        aggregators=dict(sorted(aggregators.items(), key=lambda item: (-item[1], item[0]))),
         direct=len(tally.direct.get(last, ())) if last is not None else 0,
         daily=daily,
         requests=tally.requests,

@@ -61,7 +61,11 @@ def _chart_data(stats: Stats, public: Sequence[DocumentStats]) -> dict[str, obje
             {"feed": f.path, "counts": [f.daily[day] for day in stats.days]}
             for f in [*public, *(f for f in stats.feeds if f.partner is not None)][:CHART_FEEDS]
         ],
-        "shares": [{"name": printable(n, 40), "count": c} for n, c in shares.most_common() if c],
+        "shares": [
+            {"name": printable(name, 40), "count": count}
+            for name, count in sorted(shares.items(), key=lambda item: (-item[1], item[0]))
+            if count
+        ],
     }
 
 
