@@ -219,10 +219,11 @@ class _Counts:
     unreadable: int = 0
     first_unreadable: int | None = None
 
-    def bad(self, line_number: int | None = None) -> None:
+    def bad(self) -> None:
+        """The line just counted is unreadable."""
         self.unreadable += 1
         if self.first_unreadable is None:
-            self.first_unreadable = line_number if line_number is not None else self.lines
+            self.first_unreadable = self.lines
 
 
 def _open(path: Path) -> io.BufferedIOBase:
