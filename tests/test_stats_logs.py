@@ -4,7 +4,10 @@ counted and reported, never fatal; client addresses never shown (issue 15)."""
 from __future__ import annotations
 
 import gzip
+import json
 import random
+import subprocess
+import sys
 import tracemalloc
 from datetime import timedelta
 from pathlib import Path
@@ -168,3 +171,24 @@ def test_client_addresses_are_never_shown(
     assert feed(stats_json(capsys, log), "/feeds/all.rss")["direct"] == 3
     for address in [*addresses, "192.0.2.99"]:
         assert address not in shown
+
+
+def test_standard_input_is_read_as_a_log() -> None:
+    """`journalctl -u feedsvc | feedsvc stats -`: gunicorn's lines behind journald's prefix."""
+    lines = [
+        f"Dec 04 09:30:0{n} web1 gunicorn[812]: " + combined("/feeds/all.rss", NETNEWSWIRE)
+        for n in range(3)
+    ]
+    lines.append("Dec 04 09:30:05 web1 gunicorn[812]: [INFO] Booting worker with pid: 813")
+    feedsvc = Path(sys.executable).parent / "feedsvc"
+    data = "".join(f"{line}\n" for line in lines).encode()
+    for piped in (data, gzip.compress(data)):
+        result = subprocess.run(
+            [str(feedsvc), "stats", "-", "--json"],
+            input=piped, capture_output=True, check=True, timeout=60,
+        )  # fmt: skip
+        parsed = json.loads(result.stdout)
+        assert feed(parsed, "/feeds/all.rss")["requests"] == 3
+        assert parsed["files"] == [
+            {"file": "-", "lines": 4, "unreadable": 1, "first_unreadable": 4, "problem": None}
+        ]

@@ -26,7 +26,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "stats", help="subscribers per feed, and how they poll, from access logs"
     )
     stats.add_argument(
-        "logs", nargs="+", type=Path, metavar="LOG", help="access logs, plain or gzip, any order"
+        "logs",
+        nargs="+",
+        type=Path,
+        metavar="LOG",
+        help="access logs, plain or gzip, in any order; - reads standard input",
     )
     stats.add_argument("--json", action="store_true", help="write JSON to stdout")
     stats.add_argument("--html", type=Path, metavar="REPORT.html", help="also write this report")

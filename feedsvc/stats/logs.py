@@ -28,6 +28,7 @@ import hashlib
 import io
 import re
 import secrets
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ CHUNK_BYTES = 1 << 20
 # default); a longer line is hostile or broken, and is counted unreadable without parsing it.
 MAX_LINE_BYTES = 32 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+STDIN = "-"  # the file name that reads standard input
 # Only these answers count (issue 15); other lines are read but carry no client hash.
 COUNTED_STATUSES = frozenset((200, 304))
 
@@ -227,6 +229,10 @@ class _Counts:
 
 
 def _open(path: Path) -> io.BufferedIOBase:
+    if str(path) == STDIN:
+        # Standard input, e.g. `journalctl -u feedsvc -o cat | feedsvc stats -`: left open.
+        stdin = io.BufferedReader(io.FileIO(sys.stdin.fileno(), "rb", closefd=False))
+        return gzip.GzipFile(fileobj=stdin) if stdin.peek(2)[:2] == GZIP_MAGIC else stdin
     with path.open("rb") as probe:
         compressed = probe.read(2) == GZIP_MAGIC
     return gzip.open(path, "rb") if compressed else path.open("rb")

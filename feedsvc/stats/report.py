@@ -194,7 +194,8 @@ def _grid(headings: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _numeric(rows: list[list[str]], column: int) -> bool:
-    return all(r[column][:1].isdigit() or r[column] == "-" for r in rows)
+    cells = [r[column] for r in rows]
+    return any(c[:1].isdigit() for c in cells) and all(c[:1].isdigit() or c == "-" for c in cells)
 
 
 def share(document: DocumentStats) -> str:
