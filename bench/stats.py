@@ -1,14 +1,15 @@
 """`feedsvc stats` against GoAccess reading the same generated access log (README, Performance).
 
-    python -m bench.stats [--lines 1000000] [--rounds 3] [--log FILE]
+    python -m bench.stats [--lines 1000000] [--rounds 3] [--logs FOLDER]
 
-The log (combined format, as nginx's default and gunicorn's access logs write it) holds a week
-of polling: aggregators stating counts that change during the day, desktop and self-hosted
-readers with and without validators, crawlers and monitors, the home page, the OPML list,
-archives, WordPress aliases, 404s and some unreadable lines. It is written once to ``--log``
-(kept between runs). Each program runs in its own process, in turns; the time is the wall
-time of the whole run, the memory its peak resident set (os.wait4). GoAccess (Debian package
-goaccess, installed by this script when missing) writes its JSON report; feedsvc stats its JSON.
+The log, written in the combined format (nginx's default, Apache's, gunicorn's) and in
+deploy/nginx.conf's feedsvc_cache format, holds a week of polling: aggregators stating counts
+that change during the day, desktop and self-hosted readers with and without validators,
+crawlers and monitors, the home page, the OPML list, archives, WordPress aliases, 404s and some
+unreadable lines. Each is written once to ``--logs`` (default: the temporary folder; kept
+between runs). Each program runs in its own process, in turns; the time is the wall time of
+the whole run, the memory its peak resident set (os.wait4). GoAccess (Debian package goaccess,
+installed by this script when missing) writes its JSON report; feedsvc stats its JSON.
 """
 
 from __future__ import annotations
@@ -56,11 +57,23 @@ BOTS = [
 ]
 OTHER_PATHS = ["/", "/feeds.opml", "/feeds/all/archive/2026-11.rss", "/feed/", "/robots.txt"]
 START = datetime(2026, 11, 27, tzinfo=UTC)
-PEER = "GoAccess 1.7 (JSON report)"
+UPSTREAM = " upstream=127.0.0.1:8000 upstream_status=200"
+# GoAccess's reading of each format: its own COMBINED, and deploy/nginx.conf's feedsvc_cache
+# (the cache and upstream fields skipped).
+GOACCESS_FORMATS = {
+    "combined": ["--log-format=COMBINED"],
+    "nginx": [
+        '--log-format=%h [%d:%t %^] "%r" %s %b %^ %^ %^ "%u"',
+        "--date-format=%d/%b/%Y",
+        "--time-format=%T",
+    ],
+}
+FORMAT_NAMES = {"combined": "combined format", "nginx": "deploy/nginx.conf's format"}
 
 
-def make_log(path: Path, lines: int, seed: int = 15) -> None:
-    """Writes ``lines`` lines of a week of polling to ``path`` (deterministic for a seed)."""
+def make_log(path: Path, lines: int, style: str = "combined", seed: int = 15) -> None:
+    """Writes ``lines`` lines of a week of polling to ``path`` (deterministic for a seed), in
+    the combined format or ("nginx") deploy/nginx.conf's feedsvc_cache."""
     rng = random.Random(seed)
     clients = [
         (f"198.51.{i // 250}.{i % 250}", rng.choice(READERS).format(v=rng.randrange(40)))
@@ -93,9 +106,12 @@ def make_log(path: Path, lines: int, seed: int = 15) -> None:
             if n % 10_000 == 9_999:
                 out.write("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not a log line\n")
                 continue
-            out.write(
-                f'{address} - - [{stamp}] "GET {path_} HTTP/1.1" {status} {size} "-" "{agent}"\n'
-            )
+            request = f'"GET {path_} HTTP/1.1" {status} {size}'
+            if style == "nginx":
+                cache = "HIT upstream=- upstream_status=-" if status == "304" else "MISS" + UPSTREAM
+                out.write(f'{address} [{stamp}] {request} cache={cache} "{agent}"\n')
+            else:
+                out.write(f'{address} - - [{stamp}] {request} "-" "{agent}"\n')
 
 
 def run(command: list[str]) -> tuple[float, float, int]:
@@ -127,30 +143,50 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--log", type=Path, help="the generated log (made if missing)")
+    parser.add_argument("--logs", type=Path, help="the folder of the generated logs (made once)")
     args = parser.parse_args()
-    log = args.log or Path(tempfile.gettempdir()) / f"feedsvc-bench-{args.lines}.log"
-    if not log.exists():
-        make_log(log, args.lines)
+    folder = args.logs or Path(tempfile.gettempdir())
     feedsvc = str(Path(sys.executable).parent / "feedsvc")
+    peer = goaccess()
+    rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        commands = {
-            "feedsvc stats --json": [feedsvc, "stats", str(log), "--json"],
-            PEER: [
-                goaccess(), str(log), "--log-format=COMBINED", "--no-progress",
-                "-o", f"{scratch}/goaccess.json",
-            ],
-        }  # fmt: skip
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        cpu: dict[str, list[float]] = {name: [] for name in commands}
-        peaks: dict[str, int] = dict.fromkeys(commands, 0)
-        for _ in range(args.rounds):  # turns, so that both meet the same machine state
-            for name, command in commands.items():
-                elapsed, seconds, peak = run(command)
-                times[name].append(elapsed)
-                cpu[name].append(seconds)
-                peaks[name] = max(peaks[name], peak)
-    peer, peer_cpu = (summarize(series[PEER]).median for series in (times, cpu))
+        for style, options in GOACCESS_FORMATS.items():
+            log = folder / f"feedsvc-bench-{style}-{args.lines}.log"
+            if not log.exists():
+                make_log(log, args.lines, style)
+            commands = {
+                f"feedsvc stats --json, {FORMAT_NAMES[style]}": [
+                    feedsvc, "stats", str(log), "--json",
+                ],
+                f"GoAccess 1.7 (JSON report), {FORMAT_NAMES[style]}": [
+                    peer, str(log), *options, "--no-progress", "-o", f"{scratch}/goaccess.json",
+                ],
+            }  # fmt: skip
+            rows += measure(commands, args.rounds)
+    print(
+        table(
+            f"`feedsvc stats` and GoAccess on one log of {args.lines:,} lines, in each format "
+            f"({args.rounds} rounds)",
+            ["program", "wall time (median, low-high)", "/ GoAccess", "CPU time", "/ GoAccess",
+             "peak RSS"],
+            rows,
+        )
+    )  # fmt: skip
+
+
+def measure(commands: dict[str, list[str]], rounds: int) -> list[list[str]]:
+    """Rows of the table: each command run ``rounds`` times, taking turns; ratios to the last."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, int] = dict.fromkeys(commands, 0)
+    for _ in range(rounds):  # turns, so that both meet the same machine state
+        for name, command in commands.items():
+            elapsed, seconds, peak = run(command)
+            times[name].append(elapsed)
+            cpu[name].append(seconds)
+            peaks[name] = max(peaks[name], peak)
+    reference = list(commands)[-1]
+    peer, peer_cpu = (summarize(series[reference]).median for series in (times, cpu))
     rows = []
     for name in commands:
         timing, cpu_timing = summarize(times[name]), summarize(cpu[name])
@@ -164,22 +200,7 @@ def main() -> None:
                 f"{peaks[name] / 2**20:.0f} MB",
             ]
         )
-    with log.open("rb") as f:
-        lines = sum(1 for _ in f)
-    print(
-        table(
-            f"`feedsvc stats` and GoAccess on one log of {lines:,} lines ({args.rounds} rounds)",
-            [
-                "program",
-                "wall time (median, low-high)",
-                "/ GoAccess",
-                "CPU time",
-                "/ GoAccess",
-                "peak RSS",
-            ],
-            rows,
-        )
-    )
+    return rows
 
 
 if __name__ == "__main__":
