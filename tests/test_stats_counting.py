@@ -156,6 +156,8 @@ def test_only_answers_200_and_304_count(tmp_path: Path, capsys: pytest.CaptureFi
         ("/tag/J%C3%BCrgen/feed/atom/", "/feeds/tag/jurgen.atom"),
         ("/feeds/tag/j%C3%BCrgen.json", "/feeds/tag/jürgen.json"),
         ("https://news.example.com/feeds/all.json", "/feeds/all.json"),
+        ("http://news.example.com/?feed=atom", "/feeds/all.atom"),
+        ("/feeds/tag/j\\xC3\\xBCrgen.json", "/feeds/tag/jürgen.json"),  # nginx's escape
     ],
 )
 def test_aliases_and_query_strings_count_under_the_canonical_feed(

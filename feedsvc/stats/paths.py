@@ -12,6 +12,7 @@ UNKNOWN_PARTNER. Neither can collide with a partner's name (model.PARTNER_NAME_P
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,6 +25,7 @@ DocumentKind = Literal["feed", "archive", "opml", "home"]
 REDACTED_PARTNER = REDACTED  # "[redacted]"
 UNKNOWN_PARTNER = "[unknown]"
 FEEDS_PREFIX = "/feeds/"
+_NGINX_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
 
 
 class Document(NamedTuple):
@@ -38,7 +40,11 @@ def attribute(target: str, partners: Mapping[str, str]) -> Document | None:
     if not target.startswith("/"):
         if not target.startswith(("http://", "https://")):
             return None
-        target = urlsplit(target).path or "/"  # absolute-form (RFC 9112 3.2.2)
+        parts = urlsplit(target)  # absolute-form (RFC 9112 3.2.2)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if "\\x" in target:
+        # nginx logs a byte outside printable ASCII as \xHH: the byte the client sent.
+        target = _NGINX_ESCAPE.sub(r"%\1", target)
     raw_path, _, query = target.partition("?")
     path = unquote(raw_path, errors="replace")
     if path.startswith(FEEDS_PREFIX):
