@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
 
 from .counting import DocumentStats, Stats
 from .logs import LogFile
@@ -43,10 +42,8 @@ def html_report(stats: Stats, files: Sequence[LogFile]) -> str:
         share=share,
         size=size,
         printable=printable,
-        # Script text is not HTML: entities would not be decoded in it. Neither can close its
-        # element: the JSON has no "<", and the library has no "</script".
-        chart_data=Markup(_script_json(_chart_data(stats, public))),
-        chart_js=Markup(_chart_js()),
+        chart_data=_script_json(_chart_data(stats, public)),
+        chart_js=_chart_js(),
     )
 
 
