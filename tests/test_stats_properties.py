@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tracemalloc
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
 
 from hypothesis import given, settings
@@ -100,3 +102,24 @@ def test_subscribers_follow_the_definition_in_any_order(records: list[Hit], rng:
     assert [list(f.aggregators.items()) for f in again.feeds] == [
         list(f.aggregators.items()) for f in stats.feeds
     ]
+
+
+def test_memory_grows_with_the_clients_not_the_lines() -> None:
+    """Ten times the requests from the same clients take no more memory: nothing is kept per
+    line (the records are a generator, as logs.py gives them)."""
+
+    def records(n: int) -> Iterator[Hit]:
+        for i in range(n):
+            agent = AGENTS[i % len(AGENTS)]
+            client = hashlib.sha256(f"{ADDRESSES[i % 3]}{i % 50}\0{agent}".encode()).digest()
+            yield Hit(DAYS[i % 3], "GET", TARGETS[i % 4], (200, 304)[i % 2], 900, agent, client)
+
+    peaks = []
+    for n in (20_000, 200_000):
+        tracemalloc.start()
+        try:
+            count(records(n), {})
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[1] < peaks[0] * 1.2
