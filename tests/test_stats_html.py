@@ -116,6 +116,13 @@ def test_the_report_draws_its_charts_offline(report: Path, tmp_path: Path, proxy
         ["/feeds/all.rss", "340", "0", "Feedly 300, Feedbin 40"],
         ["/feeds/all.atom", "2", "2", "-"],
     ]
+    days = [[text(cell) for cell in tr] for tr in table(page, "days-table").iter("tr")]
+    assert days == [
+        ["day (UTC)", "/feeds/all.rss", "/feeds/all.atom"],
+        ["2026-12-02", "320", "2"],
+        ["2026-12-03", "330", "2"],
+        ["2026-12-04", "340", "2"],
+    ]
     (data_script,) = [s for s in page.iter("script") if s.get("id") == "chart-data"]
     data = json.loads(text(data_script))
     assert data["days"] == ["2026-12-02", "2026-12-03", "2026-12-04"]

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .counting import DocumentStats, Stats
 from .logs import LogFile
-from .report import frequent_pollers, printable, share, size
+from .report import DAY_COLUMNS, frequent_pollers, printable, share, size
 
 CHART_FEEDS = 10  # lines in the chart of days: the widest feeds
 _SOURCE_MAP = "//# sourceMappingURL="
@@ -33,6 +33,8 @@ def html_report(stats: Stats, files: Sequence[LogFile]) -> str:
     public = [f for f in stats.feeds if f.partner is None]
     return template.render(
         feeds=stats.feeds,
+        days=stats.days,
+        day_feeds=stats.feeds[:DAY_COLUMNS],
         documents=stats.documents,
         files=files,
         pollers=frequent_pollers(stats),
