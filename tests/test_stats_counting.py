@@ -323,3 +323,13 @@ def test_since_takes_a_date(capsys: pytest.CaptureFixture[str]) -> None:
         main(["stats", "access.log", "--since", "last week"])
     assert exit_.value.code == 2
     assert "not a date (YYYY-MM-DD): 'last week'" in capsys.readouterr().err
+
+
+def test_a_broken_partners_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    partners = tmp_path / "partners.toml"
+    partners.write_text("[partners.acme]\ntoken_sha256 = 'short'\n", "utf-8")
+    log = write_log(tmp_path / "access.log", [combined("/feeds/all.rss", NETNEWSWIRE)])
+    assert main(["stats", str(log), "--partners", str(partners)]) == 2
+    assert "token_sha256" in capsys.readouterr().err
