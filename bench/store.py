@@ -27,17 +27,14 @@ from .common import Timing, summarize, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Runs in a child process, so that its memory and start are its own. A third argument,
-# "sequential", turns the forked first scan off (scan.py: what it buys).
+# Runs in a child process, so that its memory and start are its own.
 START_PROBE = """
 import json, resource, sys, time
 started = time.perf_counter()
 from feedsvc import create_app
 from feedsvc.service import Policy
 from feedsvc.keeper import KeeperPolicy
-from feedsvc.store import ScanPolicy
-scan = ScanPolicy(parallel_scan_files=10**9) if sys.argv[3:] == ["sequential"] else ScanPolicy()
-policy = Policy(keeper=KeeperPolicy(scan=scan, first_save_delay=1.0))
+policy = Policy(keeper=KeeperPolicy(first_save_delay=1.0))
 config = {"ARTICLES_DIR": sys.argv[1], "STATE_DIR": sys.argv[2], "RESCAN_INTERVAL": 0}
 app = create_app(config, policy=policy)
 response = app.test_client().get("/feeds/all.rss")
@@ -112,10 +109,10 @@ def prepare_page_cache(store: Path, how: str) -> None:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
-def probe(script: str, store: Path, state: Path, *extra: str) -> dict[str, Any]:
+def probe(script: str, store: Path, state: Path) -> dict[str, Any]:
     started = time.perf_counter()
     output = subprocess.run(
-        [sys.executable, "-c", script, str(store), str(state), *extra],
+        [sys.executable, "-c", script, str(store), str(state)],
         capture_output=True, text=True, check=True, cwd=ROOT,
     ).stdout  # fmt: skip
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
@@ -138,11 +135,7 @@ def main() -> None:
         "does not wait for the disk), or drop the kernel's caches (dropped: as after a reboot; "
         "needs root)",
     )
-    parser.add_argument(
-        "--sequential", action="store_true", help="no forked first scan (what scan.py buys)"
-    )
     args = parser.parse_args()
-    extra = ["sequential"] if args.sequential else []
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         store = ensure_store(args.stores, size)
@@ -151,9 +144,9 @@ def main() -> None:
         for _ in range(rounds):
             with tempfile.TemporaryDirectory() as state:
                 prepare_page_cache(store, args.page_cache)
-                first = probe(START_PROBE, store, Path(state), *extra)
+                first = probe(START_PROBE, store, Path(state))
                 prepare_page_cache(store, args.page_cache)
-                second = probe(START_PROBE, store, Path(state), *extra)  # a restart
+                second = probe(START_PROBE, store, Path(state))  # a restart
             cold.append(float(first["first_feed"]))
             warm.append(float(second["first_feed"]))
             peak.append(float(first["peak_rss_mb"]))

@@ -68,5 +68,8 @@ def create_app(
         )
         service.on_new_view(notifier.wake)
         app.extensions[websub.EXTENSION_KEY] = notifier
+        # A thread does not survive fork, and one caught mid-work could leave a lock held in
+        # the child (gunicorn's preloading master forks its workers after create_app).
+        websub.install_fork_hooks()
         notifier.start()
     return app

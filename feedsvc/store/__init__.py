@@ -4,8 +4,7 @@
 - ``fields``: typed, bounded front-matter values (pure);
 - ``files``: listing and reading the store's files safely;
 - ``snapshot``: a snapshot of the store and the duplicate rule (pure);
-- ``records``: records as plain values, for the state database and scanning processes;
-- ``scan``: the first scan of a large store, shared with forked processes;
+- ``records``: records as plain values, for the state database;
 - ``watch``: which files changed, from inotify;
 - ``reader``: ``StoreReader``, which ties them together.
 """

@@ -12,11 +12,10 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ..errors import ArticleError
 from ..model import Article, Problem, Site
@@ -34,7 +33,6 @@ from .files import (
     stamp_of,
 )
 from .parse import MAX_FILE_BYTES, article_text, read_article, version_of
-from .scan import read_in_parallel, scan_processes
 from .snapshot import StoreSnapshot, build_snapshot
 from .watch import Changes, TreeWatch
 
@@ -45,13 +43,6 @@ log = logging.getLogger(__name__)
 class ScanPolicy:
     """How the reader spends its effort; tests pass their own."""
 
-    # A first scan of at least this many files is shared among processes, one per core.
-    parallel_scan_files: int = 5000
-    scan_processes: int | None = None  # None: one per core, at most four
-    # Files per batch a process takes at a time (about fifty batches per process): small
-    # enough that the processes end together, large enough that handing them out costs nothing.
-    min_scan_batch: int = 100
-    max_scan_batch: int = 2000
     # A scan that finds at most this many new or changed files renders their texts at once.
     max_eager_files: int = 200
     # Seconds between two looks at every file while a change watch names the files that
@@ -64,7 +55,7 @@ class ScanPolicy:
     cheap_sweep: float = 0.05  # seconds; cheaper sweeps are not spaced
     # Bytes of the versions read kept in memory until they are saved (then read again from
     # their files): a version listed stays at hand even if its file changes before the save.
-    unsaved_bytes: int = 64 * 1024 * 1024
+    unsaved_bytes: int = 32 * 1024 * 1024
     watch: bool = True  # use inotify where the system has it
 
 
@@ -333,17 +324,6 @@ class StoreReader:
     def _refresh(self, files: list[tuple[str, str]]) -> bool:
         """Read again those of the files whose stamp changed; whether any had."""
         policy = self.policy
-        processes = policy.scan_processes or scan_processes(limit=4)
-        # The first scan only: later ones run in a serving process, whose other threads a
-        # fork must not catch holding a lock.
-        first = self._snapshot.version == 0 and not self._entries
-        if first and len(files) >= policy.parallel_scan_files and processes > 1:
-            size = len(files) // (processes * 50)
-            size = max(policy.min_scan_batch, min(policy.max_scan_batch, size))
-            batches = [files[start : start + size] for start in range(0, len(files), size)]
-            read_in_parallel(batches, processes, self._read_batch, self._plain, self._unplain,
-                             self._take)  # fmt: skip
-            return True
         stale: list[tuple[str, str, os.stat_result | None, Stamp]] = []
         for relpath, full in files:
             entry = self._entries.get(relpath)
@@ -367,41 +347,6 @@ class StoreReader:
             self._entries[relpath] = entry
             self._unsaved.add(relpath)
         return bool(stale)
-
-    # The parallel first scan's steps (scan.py): a batch read, as plain values and back.
-
-    def _read_batch(self, batch: Iterable[tuple[str, str]]) -> list[tuple[str, Entry]]:
-        found = []
-        for relpath, full in batch:
-            try:
-                st: os.stat_result | None = os.stat(full)
-            except OSError:
-                st = None
-            stamp = stamp_of(st) if st else ""
-            found.append((relpath, self._read(relpath, full, st, None, stamp, eager=False)))
-        return found
-
-    def _plain(self, found: list[tuple[str, Entry]]) -> list[Any]:
-        return [
-            (relpath, entry.stamp, entry.problem.reason if entry.problem else None,
-             None if entry.served is None else records.flatten(entry.served, self.site))
-            for relpath, entry in found
-        ]  # fmt: skip
-
-    def _unplain(self, values: list[Any]) -> list[tuple[str, Entry]]:
-        found = []
-        for relpath, stamp, reason, flat in values:
-            served = None if flat is None else records.unflatten(flat, self.site)
-            problem = None if reason is None else Problem(printable_path(relpath), reason)
-            found.append((relpath, Entry(stamp, served, problem)))
-        return found
-
-    def _take(self, found: list[tuple[str, Entry]]) -> None:
-        for relpath, entry in found:
-            if entry.problem is not None:
-                self._report(entry.problem)
-            self._entries[relpath] = entry
-            self._unsaved.add(relpath)
 
     def _report(self, problem: Problem) -> None:
         self._rejected_now += 1

@@ -1,5 +1,5 @@
-"""Records as plain values: how an article's record is kept in the state database and handed
-back by a scanning process, and made again without parsing anything.
+"""Records as plain values: how an article's record is kept in the state database, and made
+again without parsing anything.
 
 What the site gives by default (the GUID made of the id, an updated time equal to the
 published one) is left out. Dates are kept as their wall time and fold in the site's zone, so

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from .notifier import SETTLE_MARGIN, Notifier, post_publish
+from .notifier import SETTLE_MARGIN, Notifier, install_fork_hooks, post_publish
 from .outbox import MAX_DOUBLINGS, Moment, Outbox, Pending, RetryPolicy
 from .topics import changed_topics, topic_etags, topic_urls, touched_scopes
 
@@ -26,6 +26,7 @@ __all__ = [
     "Pending",
     "RetryPolicy",
     "changed_topics",
+    "install_fork_hooks",
     "post_publish",
     "topic_etags",
     "topic_urls",

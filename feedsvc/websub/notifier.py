@@ -364,8 +364,18 @@ def _each(method: Callable[[Notifier], None]) -> Callable[[], None]:
     return call
 
 
-os.register_at_fork(
-    before=_each(Notifier._before_fork),
-    after_in_parent=_each(Notifier._after_fork_in_parent),
-    after_in_child=_each(Notifier._after_fork_in_child),
-)
+_hooks_installed = False
+
+
+def install_fork_hooks() -> None:
+    """Stop every notifier's thread before a fork and start it again after, in the parent and
+    in the child (once per process; os.register_at_fork cannot be undone)."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    os.register_at_fork(
+        before=_each(Notifier._before_fork),
+        after_in_parent=_each(Notifier._after_fork_in_parent),
+        after_in_child=_each(Notifier._after_fork_in_child),
+    )
