@@ -58,11 +58,16 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 1
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], url: str, cwd: Path) -> Iterator[None]:
-    process = subprocess.Popen(
-        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+def running(
+    command: list[str], env: dict[str, str], url: str, cwd: Path, log: Path | None = None
+) -> Iterator[None]:
+    """The server ``command`` until the block ends; its standard output (an access log) goes
+    to ``log``, or nowhere."""
+    with open(log or os.devnull, "ab") as out:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
     try:
         wait_until_up(url, process)
         yield
@@ -155,15 +160,19 @@ def main() -> None:
             store = tmp / "store"
             subprocess.run([python, str(ROOT / "bench/make_store.py"), "1000", str(store)],
                            check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        # No access logs anywhere: nginx in front logs in production (see README).
+        # gunicorn logs nothing (nginx in front logs in production); granian, which answers
+        # clients directly, logs to a file as its default is, as nginx static does.
         base_env = {**os.environ, "FEEDSVC_ARTICLES_DIR": str(store), "FEEDSVC_WORKERS": "2",
                     "FEEDSVC_ACCESS_LOG": "off",
                     "FEEDSVC_STATE_DIR": str(tmp / "state")}  # fmt: skip
         urls: dict[str, str] = {}
 
-        def start(name: str, command: list[str], env: dict[str, str], port: int) -> None:
+        def start(
+            name: str, command: list[str], env: dict[str, str], port: int, log: bool = False
+        ) -> None:
             url = f"http://127.0.0.1:{port}{FEED}"
-            servers.enter_context(running(command, env, url, ROOT))
+            log_file = tmp / f"{name.replace(' ', '-')}.log" if log else None
+            servers.enter_context(running(command, env, url, ROOT, log_file))
             urls[name] = url
 
         # Every server runs from here to the end, idle but for its turn: the rounds take turns
@@ -212,7 +221,8 @@ def main() -> None:
             if name in wanted:
                 port = free_port()
                 start(name, ["deploy/granian.sh", module],
-                      {**env, **granian, "FEEDSVC_BIND": f"127.0.0.1:{port}"}, port)  # fmt: skip
+                      {**env, **granian, "FEEDSVC_BIND": f"127.0.0.1:{port}",
+                       "FEEDSVC_ACCESS_LOG": "on"}, port, log=True)  # fmt: skip
 
         etags = {name: fetch(urls[name], {})[1] for name in columns}
         rates: dict[tuple[str, str], list[float]] = {}
@@ -244,7 +254,7 @@ def main() -> None:
         table(
             f"Requests/s for {FEED} ({len(body):,} bytes; gzip {len(gzip_body):,}), wrk -t2 "
             f"-c{args.connections}, {args.rounds} rounds of {args.seconds} s per column, taking "
-            "turns (nginx logs to a file, Python servers log nothing): median (min-max), and "
+            "turns (nginx and granian log to a file, gunicorn logs nothing): median (min-max), and "
             "the ratio to nginx static within each round: median (min-max)",
             ["scenario", *columns],
             rows,
