@@ -15,13 +15,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
-from typing import NamedTuple
 
 from ..errors import ArticleError
 from ..model import Article, Problem, Site
 from ..settings import SITE_FILE
-from ..state import FileRow, State
-from . import records
+from ..state import State
 from .files import (
     Stamp,
     file_kind,
@@ -32,7 +30,9 @@ from .files import (
     read_regular_file,
     stamp_of,
 )
-from .parse import MAX_FILE_BYTES, article_text, read_article, version_of
+from .parse import MAX_FILE_BYTES, article_text, read_article
+from .records import Entry
+from .saved import SavedEntries
 from .snapshot import StoreSnapshot, build_snapshot
 from .watch import Changes, TreeWatch
 
@@ -57,15 +57,6 @@ class ScanPolicy:
     # their files): a version listed stays at hand even if its file changes before the save.
     unsaved_bytes: int = 32 * 1024 * 1024
     watch: bool = True  # use inotify where the system has it
-
-
-class Entry(NamedTuple):  # (not a frozen dataclass: quicker to make, 100,000 at a start)
-    stamp: Stamp
-    served: Article | None  # the current version if valid, else the last good one, if any
-    problem: Problem | None  # why the current version is not valid
-    # The version before, while the current one's text has not been rendered yet: served
-    # again if that text turns out invalid.
-    fallback: Article | None = None
 
 
 # Seconds between two error lines while the store stays unreadable.
@@ -93,8 +84,7 @@ class StoreReader:
         self.site = site
         self.state = state
         self.policy = policy or ScanPolicy()
-        self.identity = records.store_identity(root, site)
-        self._prefix = os.path.join(root, "")  # + a relative path: faster than a join
+        self._saved = SavedEntries(state, root, site, self.policy.unsaved_bytes)
         self._entries: dict[str, Entry] = {}
         self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
         self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
@@ -105,20 +95,14 @@ class StoreReader:
         self._watch_failed = not self.policy.watch
         self._swept = 0.0  # when the whole store was last looked at (monotonic)
         self.sweep_seconds = 0.0  # how long the last sweep that read nothing took
-        self._unsaved: set[str] = set()  # files whose entry the database does not have yet
-        self._bodies: dict[str, bytes] = {}  # bytes of versions read, until saved
-        self._bodies_size = 0
-        self._saving: dict[str, bytes] = {}  # those being saved now
-        self._lock = threading.Lock()  # held by a scan, and to take what is to be saved
-        self._save_lock = threading.Lock()  # one save at a time
-        # True when the snapshot comes from the state database: the store is not swept yet.
-        self.restored = False
+        self._lock = threading.Lock()  # held by a scan
         with paused_gc():
-            rows = state.files(self.identity)
-            if rows:
-                self._restore(rows)
-            elif rows is None:  # another store's, another configuration's or parser's
-                state.claim(self.identity)
+            self._entries = self._saved.restore()
+            # True when the snapshot comes from the state database: the store is not swept.
+            self.restored = bool(self._entries)
+            if self.restored:
+                self._snapshot = self._build(1)
+                log.info("%s: %d files restored from the state database", root, len(self._entries))
 
     @property
     def snapshot(self) -> StoreSnapshot:
@@ -126,102 +110,29 @@ class StoreReader:
         return self._snapshot
 
     @property
-    def saved(self) -> bool:
-        """Whether the state database holds all that was read so far."""
-        return not self._unsaved and not self._save_lock.locked()
-
-    @property
     def last_good(self) -> int:
         """How many rejected files are still served from their last good version."""
         return sum(1 for e in self._entries.values() if e.problem and e.served is not None)
 
-    # --- the state database ---------------------------------------------------------------
+    # --- the state database (saved.py) ---------------------------------------------------
 
-    def _restore(self, rows: list[FileRow]) -> None:
-        site = self.site
-        damaged = 0
-        for path, stamp, record, problem in rows:
-            try:
-                served = None if record is None else records.unflatten(records.loads(record), site)
-            except Exception:  # a damaged row: the file is read again at the first sweep
-                damaged += 1
-                continue
-            reason = None if problem is None else Problem(printable_path(path), problem)
-            self._entries[path] = Entry(stamp, served, reason)
-        if damaged:
-            log.warning("state database: %d damaged rows ignored; their files are read again",
-                        damaged)  # fmt: skip
-        self._snapshot = self._build(1)
-        self.restored = True
-        log.info("%s: %d files restored from the state database", self.root, len(rows))
+    @property
+    def identity(self) -> str:
+        return self._saved.identity
+
+    @property
+    def saved(self) -> bool:
+        """Whether the state database holds all that was read so far."""
+        return self._saved.saved
 
     def save(self) -> None:
-        """Write what changed since the last call to the state database, with the bytes of
-        every version served (read again from its file when a large scan did not keep them).
-        Seconds for 100,000 new files: call it off the request path."""
-        with self._save_lock:
-            with self._lock:
-                paths, self._unsaved = sorted(self._unsaved), set()
-                bodies, self._bodies, self._bodies_size = self._bodies, {}, 0
-                self._saving = bodies
-            done = 0
-            try:
-                for done in range(0, len(paths), SAVE_CHUNK):
-                    self._save_chunk(paths[done : done + SAVE_CHUNK], bodies)
-            except Exception:
-                with self._lock:  # tried again next time
-                    self._unsaved.update(paths[done:])
-                    self._bodies.update(bodies)
-                raise
-            finally:
-                self._saving = {}
-            if paths:
-                entries = list(self._entries.values())
-                self.state.prune({e.served.version for e in entries if e.served is not None})
-
-    def _save_chunk(self, paths: list[str], bodies: dict[str, bytes]) -> None:
-        rows: list[FileRow] = []
-        deleted: list[str] = []
-        wanted: dict[str, str] = {}  # digest -> path of a version served
-        for path in paths:
-            entry = self._entries.get(path)
-            if entry is None:
-                deleted.append(path)
-                continue
-            served = entry.served
-            record = None if served is None else records.dumps(records.flatten(served, self.site))
-            problem = None if entry.problem is None else entry.problem.reason
-            rows.append((path, entry.stamp, record, problem))
-            if served is not None:
-                wanted[served.version] = path
-        kept = self.state.has_bodies(wanted)
-        new_bodies = []
-        for digest, path in wanted.items():
-            if digest in kept:
-                continue
-            raw = bodies.get(digest) or self._file_version(path, digest)
-            if raw is not None:
-                new_bodies.append((digest, raw))
-        if not self.state.save_files(self.identity, rows, deleted, new_bodies):
-            log.warning("the state database now keeps another store's files; not saved")
-
-    def _file_version(self, path: str, digest: str) -> bytes | None:
-        try:
-            raw, _ = read_regular_file(self._prefix + path)
-        except OSError:
-            return None
-        return raw if version_of(raw) == digest else None
+        """Write what changed since the last call to the state database (seconds for
+        100,000 new files: call it off the request path)."""
+        self._saved.save(self._entries)
 
     def version_bytes(self, article: Article) -> bytes:
-        """The bytes of the version ``article`` was read from: kept in the state database, or
-        its file, if it is still that version. OSError when neither has it."""
-        version = article.version
-        raw = self._bodies.get(version) or self._saving.get(version) or self.state.body(version)
-        if raw is None:
-            raw = self._file_version(article.path, article.version)
-        if raw is None:
-            raise OSError(0, "this version's file changed before its text was first shown")
-        return raw
+        """The bytes of the version ``article`` was read from; OSError when they are gone."""
+        return self._saved.version_bytes(article)
 
     # --- scanning -------------------------------------------------------------------------
 
@@ -273,7 +184,7 @@ class StoreReader:
             # The articles of a folder that cannot be listed now are kept, not deleted.
             if not any(gone.startswith(f"{folder}/") for folder in unlisted):
                 del self._entries[gone]
-                self._unsaved.add(gone)
+                self._saved.changed(gone)
                 changed = True
         return self._finish(changed)
 
@@ -316,7 +227,7 @@ class StoreReader:
             if os.path.lexists(full):
                 present.append((relpath, full))
             elif self._entries.pop(relpath, None) is not None:
-                self._unsaved.add(relpath)
+                self._saved.changed(relpath)
                 changed = True
         changed = self._refresh(present) or changed
         return self._finish(changed)
@@ -345,7 +256,7 @@ class StoreReader:
             if entry.problem is not None:
                 self._report(entry.problem)
             self._entries[relpath] = entry
-            self._unsaved.add(relpath)
+            self._saved.changed(relpath)
         return bool(stale)
 
     def _report(self, problem: Problem) -> None:
@@ -403,9 +314,7 @@ class StoreReader:
             article = read_article(raw, path=relpath, site=self.site)
             if eager:  # a changed file: its text is rendered now, and a broken body reported
                 self.state.put_text(article.version, article.link, article_text(raw, article))
-            if eager or self._bodies_size + len(raw) <= self.policy.unsaved_bytes:
-                self._bodies[article.version] = raw
-                self._bodies_size += len(raw)
+            self._saved.keep(article.version, raw, always=eager)
             return article
         except OSError as e:
             return f"cannot be read: {e.strerror}"
@@ -429,7 +338,7 @@ class StoreReader:
         log.warning("rejected %s", problem)
         with self._lock:
             self._entries[relpath] = Entry(entry.stamp, entry.fallback, problem)
-            self._unsaved.add(relpath)
+            self._saved.changed(relpath)
         self._snapshot = self._build(self._snapshot.version + 1)
         return self._snapshot
 
