@@ -21,7 +21,7 @@ with atheris.instrument_imports(include=["feedsvc"]):
     from feedsvc.settings import build_site
     from feedsvc.store import read_article_bytes
 
-from tests.helpers import assert_served_safely
+from tests.checks import assert_served_safely
 
 SITE = build_site(
     {

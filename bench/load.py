@@ -43,7 +43,8 @@ sys.path.insert(0, str(REPO))
 from feedsvc import create_app  # noqa: E402
 from feedsvc.model import FEED_FORMATS  # noqa: E402
 from feedsvc.settings import load_settings  # noqa: E402
-from tests.helpers import check_document, free_port, start_gunicorn  # noqa: E402
+from tests.checks import check_document  # noqa: E402
+from tests.servers import free_port, start_gunicorn  # noqa: E402
 
 HOST = "127.0.0.1"  # never anything but this machine's loopback
 

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from tests.helpers import free_port, write_nginx_conf
+from tests.servers import free_port, write_nginx_conf
 
 from .common import summarize, table
 

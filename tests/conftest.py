@@ -6,7 +6,7 @@ import pytest
 
 from feedsvc.model import Site
 
-from .helpers import Clock, Store, make_site
+from .factories import Clock, Store, make_site
 
 
 @pytest.fixture

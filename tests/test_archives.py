@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 
 from feedsvc.model import label_slug
 
-from .helpers import Clock, Store, check_document, make_app, parse_xml
+from .checks import check_document, parse_xml
+from .factories import Clock, Store, make_app
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"

@@ -13,7 +13,8 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from .helpers import Store, make_app, serving
+from .factories import Store, make_app
+from .servers import serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):

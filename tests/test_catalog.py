@@ -24,7 +24,7 @@ from feedsvc.settings import build_site
 from feedsvc.store import parse_article
 from feedsvc.timeline import visible
 
-from .helpers import front_matter
+from .factories import front_matter
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 

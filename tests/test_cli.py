@@ -8,7 +8,7 @@ import pytest
 
 from feedsvc.cli import main
 
-from .helpers import Store, store_reader
+from .factories import Store, store_reader
 
 
 def test_check_lists_each_rejected_file_and_fails(

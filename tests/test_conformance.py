@@ -8,8 +8,8 @@ import pytest
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from .checks import parse_xml
 from .conformance import atom_violations, duplicate_violations, rss_violations
-from .helpers import parse_xml
 from .jsonfeed_schema import json_feed_violations
 
 

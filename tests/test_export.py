@@ -18,18 +18,9 @@ from feedsvc.cli import main
 from feedsvc.export import SNIPPET_NAME, build
 from feedsvc.settings import load_settings
 
-from .helpers import (
-    NGINX,
-    Clock,
-    Store,
-    check_document,
-    fetch,
-    free_port,
-    make_app,
-    parse_xml,
-    requires_nginx,
-    wait_until_listening,
-)
+from .checks import check_document, parse_xml
+from .factories import Clock, Store, make_app
+from .servers import NGINX, fetch, free_port, requires_nginx, wait_until_listening
 
 needs_nginx = requires_nginx()
 

@@ -10,7 +10,7 @@ from werkzeug.test import Client, TestResponse
 
 from feedsvc.fastpath import FastPath
 
-from .helpers import Clock, Store, make_app
+from .factories import Clock, Store, make_app
 
 PATHS = [
     "/feeds/all.rss",

@@ -21,7 +21,8 @@ from feedsvc.store import StoreReader
 from feedsvc.store import files as files_module
 from feedsvc.store import reader as reader_module
 
-from .helpers import Store, check_document, make_app, store_reader, text_of
+from .checks import check_document
+from .factories import Store, make_app, store_reader, text_of
 
 REPO = Path(__file__).resolve().parent.parent
 

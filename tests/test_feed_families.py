@@ -11,7 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 
-from .helpers import Clock, Store, check_document, make_app, parse_xml
+from .checks import check_document, parse_xml
+from .factories import Clock, Store, make_app
 
 
 @pytest.fixture

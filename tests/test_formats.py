@@ -12,15 +12,8 @@ from lxml import etree
 from feedsvc.model import FEED_FORMATS, Article, Site
 from feedsvc.render import CONTENT_TYPES
 
-from .helpers import (
-    NS,
-    check_document,
-    check_feed,
-    check_json_feed,
-    make_article,
-    parse_xml,
-    render_path,
-)
+from .checks import NS, check_document, check_feed, check_json_feed, parse_xml
+from .factories import make_article, render_path
 
 MEDIA = "{http://search.yahoo.com/mrss/}"
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -14,7 +14,8 @@ from feedsvc.settings import build_site
 from feedsvc.store import parse as parse_module
 from feedsvc.store import read_article_bytes
 
-from .helpers import TEXTS, Store, check_document, render_site_feed, store_reader
+from .checks import check_document
+from .factories import TEXTS, Store, render_site_feed, store_reader
 
 
 def site(timezone: str = "Europe/Berlin") -> Site:

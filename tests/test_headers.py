@@ -12,7 +12,7 @@ from feedsvc.headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_
 from feedsvc.service import FeedService, RenderedDocument
 from feedsvc.web import EXTENSION_KEY
 
-from .helpers import Clock, Store, make_app
+from .factories import Clock, Store, make_app
 
 BODY = b"<rss>" + b"news " * 100 + b"</rss>"
 DOCUMENT = RenderedDocument(

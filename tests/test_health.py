@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from .helpers import Clock, Store, make_app
+from .factories import Clock, Store, make_app
 
 
 def test_health_reports_the_store_it_serves(store: Store, state_dir: Path, clock: Clock) -> None:

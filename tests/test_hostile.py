@@ -21,18 +21,8 @@ from feedsvc.sanitize import excerpt_html, markdown_to_safe_html, xml_safe
 from feedsvc.settings import build_site, load_settings
 from feedsvc.store import MAX_FILE_BYTES, parse_article, read_article_bytes
 
-from .helpers import (
-    SITE_TOML,
-    Store,
-    assert_served_safely,
-    check_document,
-    html_text,
-    parse_xml,
-    render_site_feed,
-    store_reader,
-    text_of,
-    unsafe_html,
-)
+from .checks import assert_served_safely, check_document, html_text, parse_xml, unsafe_html
+from .factories import SITE_TOML, Store, render_site_feed, store_reader, text_of
 
 SITE = build_site(
     {

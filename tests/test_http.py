@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
-from .helpers import Clock, Store, check_feed, make_app, parse_xml
+from .checks import check_feed, parse_xml
+from .factories import Clock, Store, make_app
 
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"

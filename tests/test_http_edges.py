@@ -17,7 +17,9 @@ from flask.testing import FlaskClient
 from feedsvc.model import FEED_FORMATS
 from feedsvc.render import CONTENT_TYPES, render_feed
 
-from .helpers import DEFAULT_NOW, Clock, Store, check_document, make_app, production_server
+from .checks import check_document
+from .factories import DEFAULT_NOW, Clock, Store, make_app
+from .servers import production_server
 
 FEEDS = [f"/feeds/{scope}.{fmt}" for scope in ("all", "technology") for fmt in FEED_FORMATS]
 

@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 from feedsvc.sanitize import MAX_HTML_DEPTH
 from feedsvc.store import parse as parse_module
 
-from .helpers import Store, check_document, make_app, scan_policy
+from .checks import check_document
+from .factories import Store, make_app, scan_policy
 
 TOO_DEEP = "<div>" * (MAX_HTML_DEPTH + 1) + "deep" + "</div>" * (MAX_HTML_DEPTH + 1)
 

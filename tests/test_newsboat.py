@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import StatusLog, Store, make_app, serving
+from .factories import Store, make_app
+from .servers import StatusLog, serving
 
 NEWSBOAT = shutil.which("newsboat")
 if NEWSBOAT is None and os.environ.get("CI"):

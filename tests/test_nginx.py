@@ -15,11 +15,11 @@ from typing import TypeVar
 
 import pytest
 
-from .helpers import (
+from .checks import check_feed
+from .factories import Store
+from .servers import (
     NGINX,
     Gunicorn,
-    Store,
-    check_feed,
     fetch,
     free_port,
     production_server,

@@ -23,17 +23,9 @@ from feedsvc.partners import bearer_token, find_partner, hash_token, new_token
 from feedsvc.redact import redact
 from feedsvc.settings import read_partners_file
 
-from .helpers import (
-    Clock,
-    Store,
-    check_feed,
-    check_json_feed,
-    fetch,
-    granian_server,
-    make_app,
-    production_server,
-    serving,
-)
+from .checks import check_feed, check_json_feed
+from .factories import Clock, Store, make_app
+from .servers import fetch, granian_server, production_server, serving
 
 BASE = "https://news.example.com"
 ATOM_ID = re.compile(rb"<feed [^>]*>\s*<id>([^<]+)</id>")

@@ -10,7 +10,9 @@ import pytest
 from feedsvc.cli import main
 from feedsvc.partners import new_token
 
-from .helpers import Store, check_feed, requires_nginx
+from .checks import check_feed
+from .factories import Store
+from .servers import requires_nginx
 from .test_nginx import LONG_MAX_AGE, deployment
 
 pytestmark = requires_nginx()

@@ -10,15 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import (
-    Store,
-    check_feed,
-    fetch,
-    free_port,
-    granian_server,
-    production_server,
-    start_gunicorn,
-)
+from .checks import check_feed
+from .factories import Store
+from .servers import fetch, free_port, granian_server, production_server, start_gunicorn
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from reader import Reader, make_reader
 
-from .helpers import StatusLog, Store, make_app, serving
+from .factories import Store, make_app
+from .servers import StatusLog, serving
 
 IMAGE = '{url: "/m/a.jpg", alt: "A chip", type: image/jpeg, length: 1234}'
 FORMATS = ("rss", "atom", "json")

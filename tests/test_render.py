@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from feedsvc.model import Article, Image, Site
 from feedsvc.pages import render_index
 
-from .helpers import NS, catalog_of, check_feed, make_article, parse_xml, render_path
+from .checks import NS, check_feed, parse_xml
+from .factories import catalog_of, make_article, render_path
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -15,7 +15,7 @@ from feedsvc import render, service
 from feedsvc.catalog import FeedDocument
 from feedsvc.model import Site
 
-from .helpers import Clock, Store, make_app
+from .factories import Clock, Store, make_app
 
 
 def etag_matches_bytes(response: TestResponse) -> bool:

@@ -18,7 +18,8 @@ from feedsvc.state import State
 from feedsvc.store import StoreReader, article_text, records
 from feedsvc.store import parse as parse_module
 
-from .helpers import SITE_TOML, Store, check_document, make_app
+from .checks import check_document
+from .factories import SITE_TOML, Store, make_app
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:

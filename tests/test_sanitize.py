@@ -8,7 +8,7 @@ import pytest
 
 from feedsvc.sanitize import excerpt_html, markdown_to_safe_html, sanitize_html, xml_safe
 
-from .helpers import parse_xml
+from .checks import parse_xml
 
 BASE = "https://news.example.com/2025/03/story/"
 

@@ -10,7 +10,7 @@ from feedsvc import create_app
 from feedsvc.errors import ConfigError
 from feedsvc.settings import env_config, load_settings
 
-from .helpers import Store
+from .factories import Store
 
 
 def site_without(store: Store, key: str) -> None:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from feedsvc import create_app
 from feedsvc.model import FEED_FORMATS
 
-from .helpers import NS, check_document, check_feed, parse_xml
+from .checks import NS, check_document, check_feed, parse_xml
 
 BUNDLED = Path(__file__).resolve().parent.parent / "articles"
 

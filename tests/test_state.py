@@ -18,7 +18,8 @@ import pytest
 from feedsvc.model import ArticleText
 from feedsvc.state import APPLICATION_ID, DATABASE_NAME, SCHEMA_VERSION, State
 
-from .helpers import Store, check_document, make_app
+from .checks import check_document
+from .factories import Store, make_app
 
 MOMENT = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 

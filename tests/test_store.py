@@ -21,7 +21,7 @@ from feedsvc.store.fields import _join_url, parse_date
 from feedsvc.store.files import read_regular_file
 from feedsvc.store.parse import read_front_matter
 
-from .helpers import Store, front_matter, store_reader, text_of
+from .factories import Store, front_matter, store_reader, text_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

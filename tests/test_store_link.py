@@ -9,7 +9,8 @@ import pytest
 
 from feedsvc.store import StoreReader
 
-from .helpers import Store, make_app, read_feed, store_reader, text_of
+from .checks import read_feed
+from .factories import Store, make_app, store_reader, text_of
 
 OLD = "https://news.example.com/2025/03/%d0%bc%d0%b8%d1%80/"
 

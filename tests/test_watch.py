@@ -13,7 +13,7 @@ from feedsvc.store import files as files_module
 from feedsvc.store import reader as reader_module
 from feedsvc.store.watch import TreeWatch
 
-from .helpers import Store, store_reader
+from .factories import Store, store_reader
 
 
 def reader_of(store: Store, policy: ScanPolicy | None = None) -> StoreReader:

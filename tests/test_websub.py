@@ -36,19 +36,17 @@ from feedsvc.websub import (
     touched_scopes,
 )
 
-from .helpers import (
+from .factories import (
     DEFAULT_NOW,
     Clock,
     Store,
     catalog_of,
-    fetch,
-    free_port,
     make_app,
     make_article,
     make_site,
-    production_server,
     resolved,
 )
+from .servers import fetch, free_port, production_server
 
 BASE = "https://news.example.com/feeds/"
 

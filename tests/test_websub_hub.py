@@ -26,15 +26,9 @@ import pytest
 
 from feedsvc.state import DATABASE_NAME, State
 
-from .helpers import (
-    REPO,
-    Store,
-    check_feed,
-    check_json_feed,
-    free_port,
-    start_gunicorn,
-    wait_until_listening,
-)
+from .checks import check_feed, check_json_feed
+from .factories import Store
+from .servers import REPO, free_port, start_gunicorn, wait_until_listening
 
 REDIS = shutil.which("redis-server", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin"]))
 HUB_INSTALLED = importlib.util.find_spec("flask_websub") is not None

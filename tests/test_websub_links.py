@@ -14,17 +14,8 @@ from feedsvc.model import FEED_FORMATS, SITE_SCOPE, FeedFormat, FeedKey, Partner
 from feedsvc.partners import partner_site
 from feedsvc.settings import env_config, load_settings
 
-from .helpers import (
-    NS,
-    Store,
-    check_document,
-    check_json_feed,
-    make_app,
-    make_article,
-    make_site,
-    parse_xml,
-    render_path,
-)
+from .checks import NS, check_document, check_json_feed, parse_xml
+from .factories import Store, make_app, make_article, make_site, render_path
 
 HUBS = ["https://hub.example.net/", "https://push.example.org/hub?x=1"]
 

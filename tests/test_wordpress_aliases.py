@@ -11,7 +11,7 @@ import pytest
 
 from feedsvc.model import wordpress_feed_key
 
-from .helpers import Store, make_app
+from .factories import Store, make_app
 
 ADDRESSES = [
     "/feed/", "/feed", "/feed/rss/", "/feed/rss2", "/feed/atom/", "/feed/json/",

@@ -17,7 +17,8 @@ from feedsvc.sanitize import markdown_to_safe_html, sanitize_html
 from feedsvc.store import split_front_matter
 from feedsvc.wordpress.content import markdown_body, post_html, wpautop
 
-from .helpers import Clock, Store, html_text, make_app, read_feed
+from .checks import html_text, read_feed
+from .factories import Clock, Store, make_app
 from .wordpress import (
     CONTENT,
     EXPORT,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from .helpers import Clock, StatusLog, make_app, serving
+from .factories import Clock, make_app
+from .servers import StatusLog, serving
 from .test_newsboat import Reader, pytestmark  # noqa: F401 (skipped without newsboat)
 from .wordpress import WORDPRESS_FEED, run_import, wordpress_store
 

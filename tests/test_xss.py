@@ -12,18 +12,17 @@ from flask.testing import FlaskClient
 from feedsvc.model import FEED_FORMATS
 from feedsvc.sanitize import xml_safe
 
-from .helpers import (
+from .checks import (
     SAFE_SCHEMES,
-    Store,
     check_document,
     html_text,
-    make_app,
     read_feed,
     served_html,
     served_urls,
     unsafe_html,
     url_scheme,
 )
+from .factories import Store, make_app
 
 # "LEAK" marks text inside elements that must go with their content (script, style...): it
 # must never reach a reader as prose.

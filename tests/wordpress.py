@@ -11,7 +11,7 @@ from feedsvc.cli import main
 from feedsvc.model import Article, ArticleText
 from feedsvc.store import article_text
 
-from .helpers import Store, store_reader
+from .factories import Store, store_reader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wordpress"
 EXPORT = FIXTURES / "export.xml"  # WordPress 6.1's own export (make_fixtures.sh)
