@@ -225,24 +225,22 @@ class FeedService:
 
     def opml(self) -> RenderedDocument:
         """The OPML list of every feed."""
-        view = self._current_view()
-        rendered = self._document(
-            view, view.documents, OPML_NAME,
-            lambda: self._rendered(OPML_NAME, render_opml(view.catalog), view.catalog.updated,
-                                   OPML_CONTENT_TYPE),
-        )  # fmt: skip
-        assert rendered is not None
-        return rendered
+        return self._page(OPML_NAME, render_opml, OPML_CONTENT_TYPE)
 
     def index(self) -> RenderedDocument:
         """The home page."""
+        return self._page(INDEX_NAME, render_index, INDEX_CONTENT_TYPE)
+
+    def _page(
+        self, name: str, render: Callable[[Catalog], bytes], content_type: str
+    ) -> RenderedDocument:
         view = self._current_view()
+        catalog = view.catalog
         rendered = self._document(
-            view, view.documents, INDEX_NAME,
-            lambda: self._rendered(INDEX_NAME, render_index(view.catalog), view.catalog.updated,
-                                   INDEX_CONTENT_TYPE),
+            view, view.documents, name,
+            lambda: self._rendered(name, render(catalog), catalog.updated, content_type),
         )  # fmt: skip
-        assert rendered is not None
+        assert rendered is not None  # a page always exists
         return rendered
 
     def has_scope(self, scope: Scope) -> bool:
