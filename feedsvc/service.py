@@ -411,10 +411,12 @@ class FeedService:
         site = self.settings.site
         with paused_gc():
             catalog = Catalog(site, visible(snapshot.articles, now, site.timezone))
+        # The bytes the view before served; if it rendered none (views replaced quickly, one
+        # after the other), the ones it had from the view before it. One generation only: the
+        # documents of scopes that went must not stay in memory.
         previous: dict[object, RenderedDocument] = {}
         if before is not None:
-            previous.update(before.previous)
-            previous.update(before.documents.items())
+            previous = dict(before.documents.items()) if before.documents else before.previous
         policy = self._policy
         return _View(
             snapshot=snapshot,
