@@ -3,6 +3,7 @@ Each is the smallest form of the finding; its comment says what it broke."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -112,5 +113,17 @@ def test_a_media_type_with_characters_no_feed_validator_takes_is_rejected(
     image = f"image: {{url: /a.jpg, type: '{media_type}', length: 1}}"
     text = article("2025-03-05 14:40").replace(b"---\nBody", f"{image}\n---\nBody".encode())
     with pytest.raises(ArticleError, match="is not a media type") as caught:
+        read_article_bytes(text, path="fuzz.md", site=site())
+    assert caught.value.field == "image"
+
+
+@pytest.mark.parametrize("url", ["0\u20280", "/a\u2029b.jpg", "/a\u00a0b.jpg", "/a\u3000b.jpg"])
+def test_an_image_url_with_white_space_of_any_kind_is_rejected(url: str) -> None:
+    # Found (Hypothesis, in CI): "0\u2028 0" was accepted as an image URL, and the JSON Feed
+    # schema, like readers, ends a URL at any white space.
+    text = article("2025-03-05 14:40").replace(
+        b"---\nBody", f"image: {json.dumps(url)}\n---\nBody".encode()
+    )
+    with pytest.raises(ArticleError, match="is not an http") as caught:
         read_article_bytes(text, path="fuzz.md", site=site())
     assert caught.value.field == "image"

@@ -27,6 +27,7 @@ LATEST_YEAR = 2999
 # RFC 6838 also allows !#$&^ in names, but no registered type uses them and feed validators
 # (our JSON Feed schema too) refuse them: letters, digits and . + - _ only.
 _MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9_.+-]*/[a-z0-9][a-z0-9_.+-]*")
+_SPACE = re.compile(r"\s")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
 # dateutil fills in missing parts from this, never from today (a bare date is midnight).
@@ -147,7 +148,9 @@ class Fields:
         if not raw_url:
             raise self.fail(key, "has no url")
         url, scheme = _join_url(base_url, raw_url)
-        if scheme not in ("http", "https") or xml_safe(url) != url or " " in url:
+        # No white space of any kind (U+2028 too): readers and the JSON Feed schema end a URL
+        # there.
+        if scheme not in ("http", "https") or xml_safe(url) != url or _SPACE.search(url):
             raise self.fail(key, f"url {shown(raw_url)} is not an http(s) URL")
         mime_type = image.text("type").lower() or None
         if mime_type is not None and not _MIME_TYPE.fullmatch(mime_type):
