@@ -85,7 +85,8 @@ def edit_store(
     store: str, seconds: float, interval: float, categories: list[str], result: dict[str, float]
 ) -> None:
     """Edit, add and delete articles, one change every ``interval`` seconds on average, until
-    ``seconds`` have passed; record what was done."""
+    ``seconds`` have passed; record what was done. An interval of 0 changes nothing (the
+    same load without edits, to compare with)."""
     rng = random.Random(5)
     root = Path(store) / "bench"
     root.mkdir(exist_ok=True)
@@ -104,7 +105,7 @@ def edit_store(
         )
 
     serial = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and interval > 0:
         action = rng.random()
         if action < 0.3 or len(mine) < 5:
             serial += 1
@@ -140,6 +141,8 @@ def edit_store(
             counts["broken saves"] += 1
         result["last_edit"] = time.time()
         time.sleep(rng.uniform(0.5, 1.5) * interval)
+    if interval <= 0:
+        time.sleep(seconds)
     result.update(counts)
 
 
@@ -328,7 +331,7 @@ def measure(server: str, args: argparse.Namespace) -> Run:
             editor.terminate()
         stop_server(process)
         server_log.close()
-    shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)  # a SetupError carries the server's log
     return Run(server, load, samples, changes, settle, (before, after))
 
 
@@ -401,9 +404,13 @@ def report(runs: dict[str, list[Run]], args: argparse.Namespace) -> str:
     ]  # fmt: skip
     header = ["measure", *servers] + (["granian / gunicorn"] if len(servers) == 2 else [])
     rounds = f"{args.rounds} rounds taking turns, " if args.rounds > 1 else ""
+    edits = (
+        f"a store change every ~{args.edit_interval} s" if args.edit_interval > 0 else "no edits"
+    )
     return table(
-        f"Load with edits: {rounds}{args.seconds} s per server and round, {args.connections} "
-        f"connections, wrk {args.threads} threads, a store change every ~{args.edit_interval} s",
+        f"Load {'with' if args.edit_interval > 0 else 'without'} edits: {rounds}{args.seconds} "
+        f"s per server and round, {args.connections} "
+        f"connections, wrk {args.threads} threads, {edits}",
         header,
         rows,
     )
@@ -440,7 +447,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, servers taking turns")
     parser.add_argument(
-        "--edit-interval", type=float, default=0.2, help="mean seconds between store changes"
+        "--edit-interval",
+        type=float,
+        default=0.2,
+        help="mean seconds between store changes (0: none, the same load without edits)",
     )
     parser.add_argument(
         "--converge", type=float, default=60, help="seconds the feeds get to catch up"
