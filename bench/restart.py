@@ -7,9 +7,9 @@ to its first full /feeds/all.rss, on a state folder that an earlier run filled.
 For each size, a first granian (one worker) starts cold on a new state folder, serves
 /feeds/all.rss and runs until every article file has its row in the state database (read
 here, read-only, with sqlite3); then it is stopped. Each round then starts deploy/granian.sh
-with FEEDSVC_WORKERS=2 on that folder and polls /feeds/all.rss (a new connection every 10 ms)
-until it answers 200 with the ETag the first run served: the full feed, the same bytes (the
-determinism rule). The peer, in the same round on the same folder, is bench/store.py's
+with FEEDSVC_WORKERS=2 on that folder and polls /feeds/all.rss (a new connection each time,
+10 ms apart) until it answers 200 with the ETag the first run served: the full feed, the same
+bytes (the determinism rule). The peer, in the same round on the same folder, is bench/store.py's
 in-process restart (``create_app`` and one request in a new process, timed from its first
 line, so without the interpreter's start). Rounds take turns between sizes and between the
 two, so that the machine's drift falls on both; the load average is read before each start.
