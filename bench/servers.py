@@ -1,6 +1,6 @@
 """The production servers as the benchmarks start them: deploy/granian.sh on 127.0.0.1, and the
 small HTTP client calls that wait for a server to answer. (gunicorn is started by
-tests/helpers.py's ``start_gunicorn``, which bench/load.py shares with the tests.)"""
+tests/servers.py's ``start_gunicorn``, which bench/load.py shares with the tests.)"""
 
 from __future__ import annotations
 
