@@ -7,7 +7,7 @@ It keeps what must survive a restart or agree across a machine's workers:
 - ``bodies``: the bytes of every version served, so that its text can still be rendered after
   its file was edited, broken or deleted, even across a restart;
 - ``texts``: the sanitized text of every rendered version, rendered once per machine;
-- ``last_modified``: per document, the last ETag and its Last-Modified (lastmod rule below);
+- ``last_modified``: per document, the last ETag and its Last-Modified (``last_modified()``);
 - ``websub_announced`` and ``websub_pending``: the WebSub outbox.
 
 The files, bodies and texts are a cache of the store: they belong to one store, site
