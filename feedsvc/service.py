@@ -24,7 +24,7 @@ from typing import Generic, Protocol, TypeVar
 
 from .catalog import Catalog, FeedDocument
 from .keeper import Clock, KeeperPolicy, StoreKeeper
-from .model import FeedKey, Partner, Problem, Scope
+from .model import FeedKey, Partner, Problem, Scope, Site
 from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
 from .opml import render_opml
 from .pages import render_index
@@ -155,6 +155,44 @@ class _View:
     rendering: dict[object, threading.Event] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def document(
+        self,
+        memo: _Memo[_K],
+        key: _K,
+        make: Callable[[], RenderedDocument | None],
+        *,
+        fresh: bool = False,
+    ) -> RenderedDocument | None:
+        """The memoized document ``key`` of this view, made by one thread; while it makes it,
+        the others get its bytes of the view before, if there were any (unless ``fresh``)."""
+        while True:
+            rendered = memo.get(key)
+            if rendered is not None:
+                return rendered
+            with self.lock:
+                rendered = memo.get(key)
+                if rendered is not None:
+                    return rendered
+                busy = self.rendering.get(key)
+                if busy is None:
+                    busy = self.rendering[key] = threading.Event()
+                    break
+                stale = None if fresh else self.previous.get(key)
+            if stale is not None:
+                return stale
+            # Then it is in the memo, unless it was no document or was evicted at once: in
+            # that case this thread makes it (finding the same) in the next round.
+            busy.wait()
+        try:
+            rendered = make()
+            if rendered is not None:
+                memo.keep(key, rendered)
+            return rendered
+        finally:
+            with self.lock:
+                del self.rendering[key]
+            busy.set()
+
 
 class _Withdrawn(Exception):
     """Some article of a document had no text and was withdrawn: make the document again."""
@@ -174,7 +212,9 @@ class FeedService:
         self._texts = Texts(state, self.keeper.reader.version_bytes)
         self._view_lock = threading.Lock()
         self._view_listeners: list[Callable[[Catalog], None]] = []
-        self._view = self._make_view(self.keeper.snapshot, clock(), None)
+        self._view = _new_view(
+            self.settings.site, self._policy, self.keeper.snapshot, clock(), None
+        )
         log.info(
             "%s: %d articles, %d published, %d files rejected",
             settings.articles_dir,
@@ -236,8 +276,8 @@ class FeedService:
     ) -> RenderedDocument:
         view = self._current_view()
         catalog = view.catalog
-        rendered = self._document(
-            view, view.documents, name,
+        rendered = view.document(
+            view.documents, name,
             lambda: self._rendered(name, render(catalog), catalog.updated, content_type),
         )  # fmt: skip
         assert rendered is not None  # a page always exists
@@ -288,7 +328,7 @@ class FeedService:
     def _feed(self, view: _View, key: FeedKey, fresh: bool) -> RenderedDocument | None:
         memo: _Memo[FeedKey] = view.documents if key.archive is None else view.archives
         render = lambda: self._render(view.catalog, key, None)  # noqa: E731
-        return self._document(view, memo, key, render, fresh=fresh)
+        return view.document(memo, key, render, fresh=fresh)
 
     def _partner_feed(
         self, view: _View, partner: Partner, key: FeedKey, url_token: str | None
@@ -299,8 +339,8 @@ class FeedService:
                 timeline = partner_timeline(view.catalog.timeline, partner)
                 catalog = view.partner_catalogs[partner] = Catalog(self.settings.site, timeline)
         memo_key = (partner, url_token is not None, key)
-        return self._document(
-            view, view.partner_documents, memo_key,
+        return view.document(
+            view.partner_documents, memo_key,
             lambda: self._render(catalog, key, (partner, url_token)),
         )  # fmt: skip
 
@@ -332,45 +372,6 @@ class FeedService:
             raise _Withdrawn()
         return replace(document, texts=texts)
 
-    def _document(
-        self,
-        view: _View,
-        memo: _Memo[_K],
-        key: _K,
-        make: Callable[[], RenderedDocument | None],
-        *,
-        fresh: bool = False,
-    ) -> RenderedDocument | None:
-        """The memoized document ``key`` of ``view``, made by one thread; while it makes it,
-        the others get its bytes of the view before, if there were any (unless ``fresh``)."""
-        while True:
-            rendered = memo.get(key)
-            if rendered is not None:
-                return rendered
-            with view.lock:
-                rendered = memo.get(key)
-                if rendered is not None:
-                    return rendered
-                busy = view.rendering.get(key)
-                if busy is None:
-                    busy = view.rendering[key] = threading.Event()
-                    break
-                stale = None if fresh else view.previous.get(key)
-            if stale is not None:
-                return stale
-            # Then it is in the memo, unless it was no document or was evicted at once: in
-            # that case this thread makes it (finding the same) in the next round.
-            busy.wait()
-        try:
-            rendered = make()
-            if rendered is not None:
-                memo.keep(key, rendered)
-            return rendered
-        finally:
-            with view.lock:
-                del view.rendering[key]
-            busy.set()
-
     def _rendered(
         self, name: str, body: bytes, floor: datetime, content_type: str
     ) -> RenderedDocument:
@@ -400,29 +401,31 @@ class FeedService:
             snapshot = self.keeper.snapshot
             now = self._clock()
             if view.snapshot is not snapshot or not view.catalog.timeline.is_current(now):
-                view = self._view = self._make_view(snapshot, now, view)
+                view = self._view = _new_view(self.settings.site, self._policy, snapshot, now, view)
                 for listener in self._view_listeners:
                     listener(view.catalog)
             return view
         finally:
             self._view_lock.release()
 
-    def _make_view(self, snapshot: StoreSnapshot, now: datetime, before: _View | None) -> _View:
-        site = self.settings.site
-        with paused_gc():
-            catalog = Catalog(site, visible(snapshot.articles, now, site.timezone))
-        # The bytes the view before served; if it rendered none (views replaced quickly, one
-        # after the other), the ones it had from the view before it. One generation only: the
-        # documents of scopes that went must not stay in memory.
-        previous: dict[object, RenderedDocument] = {}
-        if before is not None:
-            previous = dict(before.documents.items()) if before.documents else before.previous
-        policy = self._policy
-        return _View(
-            snapshot=snapshot,
-            catalog=catalog,
-            documents=_Kept(),
-            archives=_Recent(policy.archive_memo_bytes),
-            partner_documents=_Recent(policy.partner_memo_bytes),
-            previous=previous,
-        )
+
+def _new_view(
+    site: Site, policy: Policy, snapshot: StoreSnapshot, now: datetime, before: _View | None
+) -> _View:
+    """The view of ``snapshot`` at ``now``, after ``before``."""
+    with paused_gc():
+        catalog = Catalog(site, visible(snapshot.articles, now, site.timezone))
+    # The bytes the view before served; if it rendered none (views replaced quickly, one after
+    # the other), the ones it had from the view before it. One generation only: the documents
+    # of scopes that went must not stay in memory.
+    previous: dict[object, RenderedDocument] = {}
+    if before is not None:
+        previous = dict(before.documents.items()) if before.documents else before.previous
+    return _View(
+        snapshot=snapshot,
+        catalog=catalog,
+        documents=_Kept(),
+        archives=_Recent(policy.archive_memo_bytes),
+        partner_documents=_Recent(policy.partner_memo_bytes),
+        previous=previous,
+    )
