@@ -85,9 +85,11 @@ class StoreKeeper:
     def current(self) -> StoreSnapshot:
         """The snapshot, after a look at the store if one is due (and no other thread is
         looking: then the snapshot there is)."""
+        if not self._keeper_pid:  # the first look of all: the background work starts now
+            self._start()
         if time.monotonic() - self._last_scan < self._settings.rescan_interval:
             return self.snapshot
-        if self._keeper_pid != os.getpid():
+        if self._keeper_pid != os.getpid():  # a process forked after the first look
             self._start()
         if self._restoring:
             return self.snapshot  # the background thread sweeps first

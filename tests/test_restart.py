@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 
 from feedsvc.cli import main
+from feedsvc.keeper import KeeperPolicy
+from feedsvc.service import Policy
 from feedsvc.settings import load_settings
 from feedsvc.state import State
 from feedsvc.store import StoreReader, article_text, records
@@ -215,3 +217,18 @@ def test_a_cold_start_saves_its_records_only_after_its_first_requests(
     for _ in range(5):  # each one rescans the store
         assert client.get("/feeds/all.atom").status_code == 200
     assert State(state_dir).files(app.extensions["feedsvc"].keeper.reader.identity) == []
+
+
+def test_a_service_that_answers_one_request_saves_its_state(three: Store, state_dir: Path) -> None:
+    # The background work starts at the first look, not at the first look that rescans: a
+    # quiet service saves what it read for the next start all the same.
+    app = make_app(
+        three,
+        state_dir,
+        RESCAN_INTERVAL=3600,
+        policy=Policy(keeper=KeeperPolicy(first_save_delay=0)),
+    )
+    assert app.test_client().get("/feeds/all.atom").status_code == 200
+    reader = app.extensions["feedsvc"].keeper.reader
+    wait_for(lambda: State(state_dir).files(reader.identity) != [], "a save", timeout=10)
+    assert len(State(state_dir).files(reader.identity) or []) == 3
