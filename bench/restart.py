@@ -69,11 +69,7 @@ def fill(store: Path, state: Path, log: Path, limit: float) -> str:
             while saved_files(state) < articles:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the state was not saved within {limit} s (see {log})")
-                # A worker starts its background work (the saving) at a request that comes
-                # after its rescan interval, not by itself (keeper.py, StoreKeeper.current):
-                # a service keeps being asked.
-                _full_feed(port, server, deadline)
-                time.sleep(0.5)
+                time.sleep(0.5)  # saved in the background, from the first request on
             return etag
         finally:
             stop_server(server)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
+
+from tests.servers import free_port
+
+__all__ = ["HOST", "free_port", "get", "start_granian", "stop_server"]
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # never anything but this machine's loopback
@@ -44,14 +47,6 @@ def start_granian(
         stdout=stdout,
         stderr=stderr,
     )
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def get(
