@@ -1,12 +1,13 @@
-"""Typed, bounded access to one article's front-matter values (pure): YAML's own typing is not
-trusted, and every value is checked against the store format (shared/specs/article-store.md).
+"""Typed, bounded access to one article's front-matter values (pure): the text, lists and
+mappings of frontmatter.py made typed values, each checked against the store format
+(shared/specs/article-store.md).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
 from dateutil import parser as dateparser
@@ -45,7 +46,7 @@ def one_line(error: Exception) -> str:
 
 
 class Fields:
-    """Typed access to front-matter values; YAML's own typing is not trusted."""
+    """Typed access to front-matter values (text, lists and mappings)."""
 
     def __init__(self, data: Mapping[object, object], path: str, owner: str | None = None) -> None:
         self.data = data
@@ -59,8 +60,6 @@ class Fields:
 
     def text(self, key: str, *, required: bool = False, max_length: int = MAX_FIELD_LENGTH) -> str:
         value = self.data.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)  # an explicit !!int tag
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 raise self.fail(key, "is required")
@@ -94,11 +93,9 @@ class Fields:
 
     def boolean(self, key: str) -> bool:
         value = self.data.get(key)
-        if isinstance(value, bool):
-            return value
-        if value is not None and not isinstance(value, str | int):
+        if value is not None and not isinstance(value, str):
             raise self.fail(key, f"must be true or false, not {type(value).__name__}")
-        text = str(value).strip().lower() if value is not None else ""
+        text = value.strip().lower() if value is not None else ""
         if text in _TRUE:
             return True
         if text in _FALSE:
@@ -106,19 +103,13 @@ class Fields:
         raise self.fail(key, f"{shown(value)} is not true or false")
 
     def datetime(self, key: str, site: Site, *, required: bool = False) -> datetime | None:
-        value = self.data.get(key)
-        if isinstance(value, datetime):
-            parsed = value
-        elif isinstance(value, date):
-            parsed = datetime.combine(value, time())
-        else:
-            text = self.text(key, required=required, max_length=MAX_DATE_LENGTH)
-            if not text:
-                return None
-            try:
-                parsed = parse_date(text)
-            except (ValueError, OverflowError):
-                raise self.fail(key, f"{shown(text)} is not a date and time") from None
+        text = self.text(key, required=required, max_length=MAX_DATE_LENGTH)
+        if not text:
+            return None
+        try:
+            parsed = parse_date(text)
+        except (ValueError, OverflowError):
+            raise self.fail(key, f"{shown(text)} is not a date and time") from None
         if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
             raise self.fail(key, f"year {parsed.year} is not {EARLIEST_YEAR} to {LATEST_YEAR}")
         try:
@@ -128,7 +119,7 @@ class Fields:
                 parsed = parsed.astimezone(site.timezone)
             offset = parsed.utcoffset()
         except (ValueError, OverflowError):  # "14-40" reads as a zone 40 hours off
-            raise self.fail(key, f"{shown(value)} has no valid time zone") from None
+            raise self.fail(key, f"{shown(text)} has no valid time zone") from None
         if offset is not None and offset % timedelta(minutes=1):
             # Local mean time (zones before ~1900, Africa/Monrovia until 1972) has offsets
             # with seconds, which neither RFC 822 nor RFC 3339 dates can write: use UTC.
