@@ -11,16 +11,18 @@ from the new snapshot, in this one place.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
 import math
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, TypeVar
+
+from cachetools import LRUCache
 
 from .catalog import Catalog, FeedDocument
 from .keeper import Clock, KeeperPolicy, StoreKeeper
@@ -89,48 +91,12 @@ class Health:
 
 
 _K = TypeVar("_K")
-_K_contra = TypeVar("_K_contra", contravariant=True)
 
 
-class _Memo(Protocol[_K_contra]):
-    def get(self, key: _K_contra) -> RenderedDocument | None: ...
-    def keep(self, key: _K_contra, rendered: RenderedDocument) -> None: ...
-
-
-class _Kept(dict[_K, RenderedDocument]):
-    """Documents kept as long as their view: few, and asked for all the time."""
-
-    def keep(self, key: _K, rendered: RenderedDocument) -> None:
-        self[key] = rendered
-
-
-class _Recent(Generic[_K]):
-    """Rendered documents, the least recently used first out of mind when they take more
-    than ``budget`` bytes (plain and gzip together)."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self._documents: OrderedDict[_K, RenderedDocument] = OrderedDict()
-        self.size = 0
-
-    def get(self, key: _K) -> RenderedDocument | None:
-        rendered = self._documents.get(key)
-        if rendered is not None:
-            self._documents.move_to_end(key)
-        return rendered
-
-    def keep(self, key: _K, rendered: RenderedDocument) -> None:
-        self._documents[key] = rendered
-        self.size += len(rendered.body) + len(rendered.gzip_body)
-        while self.size > self.budget and len(self._documents) > 1:
-            _, evicted = self._documents.popitem(last=False)
-            self.size -= len(evicted.body) + len(evicted.gzip_body)
-
-    def __len__(self) -> int:
-        return len(self._documents)
-
-    def __iter__(self) -> Iterator[_K]:
-        return iter(self._documents)
+def _recent(budget: int) -> LRUCache[Any, RenderedDocument]:
+    """Rendered documents, the least recently used first out of mind when they take more than
+    ``budget`` bytes (plain and gzip together)."""
+    return LRUCache(budget, getsizeof=lambda r: len(r.body) + len(r.gzip_body))
 
 
 PartnerKey = tuple[Partner, bool, FeedKey]  # partner record, reads by URL (not Bearer), key
@@ -142,12 +108,13 @@ class _View:
 
     snapshot: StoreSnapshot
     catalog: Catalog
-    documents: _Kept[DocumentKey]
+    # Documents kept as long as their view: few, and asked for all the time.
+    documents: dict[DocumentKey, RenderedDocument]
     # Archive documents: many (every feed, month and format) and rarely asked for twice (nginx
     # or the client caches them for a day), so only the most recently used are kept.
-    archives: _Recent[FeedKey]
+    archives: LRUCache[FeedKey, RenderedDocument]
     # Partner documents (partners.py), and each partner's catalog of what it may read.
-    partner_documents: _Recent[PartnerKey]
+    partner_documents: LRUCache[PartnerKey, RenderedDocument]
     partner_catalogs: dict[Partner, Catalog] = field(default_factory=dict)
     # The documents of the view before, served while this view renders its own.
     previous: dict[object, RenderedDocument] = field(default_factory=dict)
@@ -157,7 +124,7 @@ class _View:
 
     def document(
         self,
-        memo: _Memo[_K],
+        memo: MutableMapping[_K, RenderedDocument],
         key: _K,
         make: Callable[[], RenderedDocument | None],
         *,
@@ -166,10 +133,7 @@ class _View:
         """The memoized document ``key`` of this view, made by one thread; while it makes it,
         the others get its bytes of the view before, if there were any (unless ``fresh``)."""
         while True:
-            rendered = memo.get(key)
-            if rendered is not None:
-                return rendered
-            with self.lock:
+            with self.lock:  # (an LRUCache is not thread-safe: every use of a memo is locked)
                 rendered = memo.get(key)
                 if rendered is not None:
                     return rendered
@@ -186,7 +150,9 @@ class _View:
         try:
             rendered = make()
             if rendered is not None:
-                memo.keep(key, rendered)
+                # A document larger than the whole budget of an LRUCache is not kept.
+                with self.lock, contextlib.suppress(ValueError):
+                    memo[key] = rendered
             return rendered
         finally:
             with self.lock:
@@ -326,9 +292,10 @@ class FeedService:
                 self._current_view(wait=True)
 
     def _feed(self, view: _View, key: FeedKey, fresh: bool) -> RenderedDocument | None:
-        memo: _Memo[FeedKey] = view.documents if key.archive is None else view.archives
         render = lambda: self._render(view.catalog, key, None)  # noqa: E731
-        return view.document(memo, key, render, fresh=fresh)
+        if key.archive is None:
+            return view.document(view.documents, key, render, fresh=fresh)
+        return view.document(view.archives, key, render, fresh=fresh)
 
     def _partner_feed(
         self, view: _View, partner: Partner, key: FeedKey, url_token: str | None
@@ -424,8 +391,8 @@ def _new_view(
     return _View(
         snapshot=snapshot,
         catalog=catalog,
-        documents=_Kept(),
-        archives=_Recent(policy.archive_memo_bytes),
-        partner_documents=_Recent(policy.partner_memo_bytes),
+        documents={},
+        archives=_recent(policy.archive_memo_bytes),
+        partner_documents=_recent(policy.partner_memo_bytes),
         previous=previous,
     )

@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from feedsvc.model import label_slug
+from feedsvc.service import Policy
 
 from .checks import check_document, parse_xml
 from .factories import Clock, Store, make_app
@@ -224,20 +225,22 @@ def test_the_open_month_closes_when_time_passes_without_a_store_change(
 
 
 def test_archive_documents_are_kept_within_a_memory_budget(
-    store: Store, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, state_dir: Path, tmp_path: Path
 ) -> None:
     for n in range(12):
         store.add(id=f"m{n}", published=f"2024-{n + 1:02d}-10 10:00")
-    app = make_app(store, state_dir)
+    measuring = make_app(store, tmp_path / "measure").test_client()
+    first = {m: measuring.get(f"/feeds/all/archive/2024-{m:02d}.rss") for m in range(1, 13)}
+    one_document = len(first[1].data) * 2  # plain and gzip, roughly
+    app = make_app(store, state_dir, policy=Policy(archive_memo_bytes=one_document * 3))
     service = app.extensions["feedsvc"]
     client = app.test_client()
-    first = {m: client.get(f"/feeds/all/archive/2024-{m:02d}.rss") for m in range(1, 13)}
-    one_document = len(first[1].data) * 2  # plain and gzip, roughly
-    monkeypatch.setattr(service._view.archives, "budget", one_document * 3)
+    for m in range(1, 13):
+        assert client.get(f"/feeds/all/archive/2024-{m:02d}.rss").data == first[m].data
     for m in range(1, 13):
         client.get(f"/feeds/all/archive/2024-{m:02d}.json")
     view = service._view
-    assert view.archives.size <= one_document * 3
+    assert view.archives.currsize <= one_document * 3
     assert 1 <= len(view.archives) < 24  # some of the 24 rendered were let go
     assert all(key.format == "json" for key in view.archives)  # the least recently used first
     # An evicted month comes back with the same bytes and validators.
