@@ -76,7 +76,7 @@ def main() -> None:
         state = State(Path(scratch))
         reader = StoreReader(config.articles_dir, site, state)
         snapshot = reader.scan()
-        texts = Texts(state, reader.version_bytes)
+        texts = Texts(state, reader.saved.version_bytes)
         catalog = Catalog(site, visible(snapshot.articles, FAR_FUTURE, site.timezone))
         documents = {}
         for fmt in FEED_FORMATS:

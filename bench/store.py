@@ -47,7 +47,7 @@ reader = service.keeper.reader
 # A service runs on after its first feed: let the background work (saving what it read for the
 # next start) finish, as it would, before this process ends; its memory counts too.
 deadline = time.monotonic() + 600
-while time.monotonic() < deadline and not (reader.saved and not service.keeper.restoring):
+while time.monotonic() < deadline and (service.keeper.restoring or not reader.saved.up_to_date):
     time.sleep(0.1)
 saved = time.perf_counter() - started
 checks = []

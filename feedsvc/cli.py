@@ -119,7 +119,7 @@ def _check(settings: Settings) -> int:
         reader = StoreReader(settings.articles_dir, settings.site, state)
         snapshot = reader.scan()
         # The service renders texts when a feed first shows them; a check renders every one.
-        texts = Texts(state, reader.version_bytes)
+        texts = Texts(state, reader.saved.version_bytes)
         for article in snapshot.articles:
             try:
                 texts.text(article)

@@ -175,7 +175,7 @@ class FeedService:
         self._clock = clock
         self._policy = policy or Policy()
         self.keeper = StoreKeeper(settings, state, clock, self._policy.keeper)
-        self._texts = Texts(state, self.keeper.reader.version_bytes)
+        self._texts = Texts(state, self.keeper.reader.saved.version_bytes)
         self._view_lock = threading.Lock()
         self._view_listeners: list[Callable[[Catalog], None]] = []
         self._view = _new_view(

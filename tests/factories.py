@@ -189,7 +189,7 @@ def store_reader(root: Path, policy: ScanPolicy | None = None) -> StoreReader:
 def text_of(reader: StoreReader, article: Article) -> ArticleText:
     """The text of an article version a reader listed, rendered from the bytes it keeps (and
     remembered for documents rendered in memory)."""
-    text = TEXTS[article.version] = article_text(reader.version_bytes(article), article)
+    text = TEXTS[article.version] = article_text(reader.saved.version_bytes(article), article)
     return text
 
 

@@ -141,7 +141,10 @@ def test_a_restored_version_stays_at_hand_when_its_file_breaks(
     three.write(path, "---\ntitle: [broken\n")
     snapshot = reader.scan()
     alpha = next(a for a in snapshot.articles if a.id == "a")
-    assert "Alpha <em>body</em>." in article_text(reader.version_bytes(alpha), alpha).content_html
+    assert (
+        "Alpha <em>body</em>."
+        in article_text(reader.saved.version_bytes(alpha), alpha).content_html
+    )
     assert "last good version is still served" in snapshot.problems[0].reason
 
 
@@ -198,7 +201,7 @@ def test_restored_records_are_the_records_read_from_the_files(
             (
                 [getattr(a, name) for name in records.ARTICLE_FIELDS],
                 [(d.isoformat(), d.fold, d.tzinfo) for d in (a.published, a.updated)],
-                article_text(reader.version_bytes(a), a),
+                article_text(reader.saved.version_bytes(a), a),
             )
             for a in reader.snapshot.articles
         ]
@@ -216,7 +219,7 @@ def test_a_cold_start_saves_its_records_only_after_its_first_requests(
     client = app.test_client()
     for _ in range(5):  # each one rescans the store
         assert client.get("/feeds/all.atom").status_code == 200
-    assert State(state_dir).files(app.extensions["feedsvc"].keeper.reader.identity) == []
+    assert State(state_dir).files(app.extensions["feedsvc"].keeper.reader.saved.identity) == []
 
 
 def test_a_service_that_answers_one_request_saves_its_state(three: Store, state_dir: Path) -> None:
@@ -230,5 +233,5 @@ def test_a_service_that_answers_one_request_saves_its_state(three: Store, state_
     )
     assert app.test_client().get("/feeds/all.atom").status_code == 200
     reader = app.extensions["feedsvc"].keeper.reader
-    wait_for(lambda: State(state_dir).files(reader.identity) != [], "a save", timeout=10)
-    assert len(State(state_dir).files(reader.identity) or []) == 3
+    wait_for(lambda: State(state_dir).files(reader.saved.identity) != [], "a save", timeout=10)
+    assert len(State(state_dir).files(reader.saved.identity) or []) == 3

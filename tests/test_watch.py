@@ -11,6 +11,7 @@ import pytest
 from feedsvc.store import ScanPolicy, StoreReader
 from feedsvc.store import files as files_module
 from feedsvc.store import reader as reader_module
+from feedsvc.store import sweeps as sweeps_module
 from feedsvc.store.watch import TreeWatch
 
 from .factories import Store, store_reader
@@ -90,7 +91,7 @@ def test_a_full_sweep_still_comes_now_and_then(
     reader = reader_of(store)
     listings = Listings(monkeypatch)
     reader.scan()
-    reader.policy = replace(reader.policy, full_sweep_interval=0.0)
+    reader.sweeps.policy = replace(reader.sweeps.policy, full_sweep_interval=0.0)
     reader.scan()
     assert listings.count == 2
 
@@ -99,7 +100,7 @@ def test_without_inotify_every_check_sweeps(store: Store, monkeypatch: pytest.Mo
     def refuse(root: Path) -> TreeWatch:
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(reader_module, "TreeWatch", refuse)
+    monkeypatch.setattr(sweeps_module, "TreeWatch", refuse)
     store.add("a.md", id="a")
     reader = reader_of(store, ScanPolicy(sweep_spacing=0.0))
     listings = Listings(monkeypatch)
@@ -115,7 +116,7 @@ def test_without_inotify_sweeps_are_spaced_by_their_cost(
     def refuse(root: Path) -> TreeWatch:
         raise OSError(28, "No space left on device")  # inotify's answer at max_user_watches
 
-    monkeypatch.setattr(reader_module, "TreeWatch", refuse)
+    monkeypatch.setattr(sweeps_module, "TreeWatch", refuse)
     store.add("a.md", id="a")
     reader = reader_of(store)
     listings = Listings(monkeypatch)
@@ -123,16 +124,16 @@ def test_without_inotify_sweeps_are_spaced_by_their_cost(
     reader.scan()  # measures what a sweep that reads nothing costs
     assert listings.count == 2
     # Some multiple of that cost must pass between two sweeps (here: an hour).
-    reader.policy = replace(
-        reader.policy,
-        sweep_spacing=3600 / max(reader.sweep_seconds, 1e-9),
+    reader.sweeps.policy = replace(
+        reader.sweeps.policy,
+        sweep_spacing=3600 / max(reader.sweeps.sweep_seconds, 1e-9),
         max_sweep_spacing=3600.0,
         cheap_sweep=0.0,  # as if this store were large
     )
     store.add("b.md", id="b")
     assert ids(reader) == ["a"]
     assert listings.count == 2
-    reader.policy = replace(reader.policy, max_sweep_spacing=0.0)
+    reader.sweeps.policy = replace(reader.sweeps.policy, max_sweep_spacing=0.0)
     assert ids(reader) == ["a", "b"]
     assert listings.count == 3
 

@@ -22,8 +22,9 @@ from .parse import (
     slugify,
     split_front_matter,
 )
-from .reader import ScanPolicy, StoreReader
+from .reader import StoreReader
 from .snapshot import StoreSnapshot
+from .sweeps import ScanPolicy
 
 __all__ = [
     "MAX_FILE_BYTES",

@@ -12,12 +12,11 @@ import logging
 import os
 import stat
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
 
 from ..errors import ArticleError
-from ..model import Article, Problem, Site
+from ..model import Article, ArticleText, Problem, Site
 from ..settings import SITE_FILE
 from ..state import State
 from .files import (
@@ -34,39 +33,17 @@ from .parse import MAX_FILE_BYTES, article_text, read_article
 from .records import Entry
 from .saved import SavedEntries
 from .snapshot import StoreSnapshot, build_snapshot
-from .watch import Changes, TreeWatch
+from .sweeps import ScanPolicy, Sweeps
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanPolicy:
-    """How the reader spends its effort; tests pass their own."""
-
-    # A scan that finds at most this many new or changed files renders their texts at once.
-    max_eager_files: int = 200
-    # Seconds between two looks at every file while a change watch names the files that
-    # change: a safety net for changes the watch misses (network file systems).
-    full_sweep_interval: float = 300.0
-    # Without a change watch, sweeps are at least this many times their own duration apart
-    # (at most max_sweep_spacing seconds): about 5% of a core, whatever the store's size.
-    sweep_spacing: float = 20.0
-    max_sweep_spacing: float = 60.0
-    cheap_sweep: float = 0.05  # seconds; cheaper sweeps are not spaced
-    # Bytes of the versions read kept in memory until they are saved (then read again from
-    # their files): a version listed stays at hand even if its file changes before the save.
-    unsaved_bytes: int = 32 * 1024 * 1024
-    watch: bool = True  # use inotify where the system has it
 
 
 # Seconds between two error lines while the store stays unreadable.
 ALARM_INTERVAL = 60.0
 # Rejections logged one by one per scan; a store of 100,000 broken files logs a summary line.
 MAX_LOGGED_REJECTIONS = 20
-# File rows (and the bodies of their versions) written to the state database per transaction.
-SAVE_CHUNK = 500
-# What _load answers when a file's stamp moved while it was read.
-_CHANGED_WHILE_READ = "changed while it was read; it is read again on the next scan"
+# What load_file answers when a file's stamp moved while it was read.
+CHANGED_WHILE_READ = "changed while it was read; it is read again on the next scan"
 
 
 class StoreReader:
@@ -84,20 +61,18 @@ class StoreReader:
         self.site = site
         self.state = state
         self.policy = policy or ScanPolicy()
-        self._saved = SavedEntries(state, root, site, self.policy.unsaved_bytes)
+        self.sweeps = Sweeps(root, self.policy)
+        # What is kept in the state database, and the bytes of each version served.
+        self.saved = SavedEntries(state, root, site, self.policy.unsaved_bytes)
         self._entries: dict[str, Entry] = {}
         self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
         self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
         self.unavailable: str | None = None  # why the last scan could not read the store
         self._alarmed = 0.0  # when that was last logged (monotonic)
         self._rejected_now = 0  # files rejected by the current scan
-        self._watch: TreeWatch | None = None
-        self._watch_failed = not self.policy.watch
-        self._swept = 0.0  # when the whole store was last looked at (monotonic)
-        self.sweep_seconds = 0.0  # how long the last sweep that read nothing took
         self._lock = threading.Lock()  # held by a scan
         with paused_gc():
-            self._entries = self._saved.restore()
+            self._entries = self.saved.restore()
             # True when the snapshot comes from the state database: the store is not swept.
             self.restored = bool(self._entries)
             if self.restored:
@@ -114,25 +89,10 @@ class StoreReader:
         """How many rejected files are still served from their last good version."""
         return sum(1 for e in self._entries.values() if e.problem and e.served is not None)
 
-    # --- the state database (saved.py) ---------------------------------------------------
-
-    @property
-    def identity(self) -> str:
-        return self._saved.identity
-
-    @property
-    def saved(self) -> bool:
-        """Whether the state database holds all that was read so far."""
-        return self._saved.saved
-
     def save(self) -> None:
         """Write what changed since the last call to the state database (seconds for
         100,000 new files: call it off the request path)."""
-        self._saved.save(self._entries)
-
-    def version_bytes(self, article: Article) -> bytes:
-        """The bytes of the version ``article`` was read from; OSError when they are gone."""
-        return self._saved.version_bytes(article)
+        self.saved.save(self._entries)
 
     # --- scanning -------------------------------------------------------------------------
 
@@ -150,11 +110,11 @@ class StoreReader:
             # An unmounted volume leaves an empty mount point: without site.toml (which every
             # store has) the folder is not the store, and must not empty the feeds.
             os.stat(self.root / SITE_FILE)
-            changes = self._watched_changes()
+            changes = self.sweeps.changes()
             if changes is not None and self.unavailable is None:
                 return self._scan_files(changes.paths)
-            if self._watch is None and monotonic() - self._swept < self._sweep_spacing():
-                return self._snapshot  # no watch: sweeps spaced to cost a few % of a core
+            if self.sweeps.too_soon():
+                return self._snapshot
             started = monotonic()
             files, unlisted = list_store(self.root)
         except OSError as e:
@@ -168,7 +128,7 @@ class StoreReader:
                 self._alarmed = monotonic()
             self.unavailable = str(e.strerror)
             return self._snapshot
-        self._swept = monotonic()
+        self.sweeps.swept = monotonic()
         if self.unavailable is not None:
             log.warning("article store %s is readable again", self.root)
             self.unavailable = None
@@ -179,43 +139,14 @@ class StoreReader:
         read = self._refresh(files)
         changed = read or changed
         if not read:  # what a sweep that finds nothing new costs
-            self.sweep_seconds = monotonic() - started
+            self.sweeps.sweep_seconds = monotonic() - started
         for gone in self._entries.keys() - seen:
             # The articles of a folder that cannot be listed now are kept, not deleted.
             if not any(gone.startswith(f"{folder}/") for folder in unlisted):
                 del self._entries[gone]
-                self._saved.changed(gone)
+                self.saved.changed(gone)
                 changed = True
         return self._finish(changed)
-
-    def _sweep_spacing(self) -> float:
-        if self.sweep_seconds < self.policy.cheap_sweep:
-            return 0.0  # a small store: sweeping at every check costs next to nothing
-        return min(self.sweep_seconds * self.policy.sweep_spacing, self.policy.max_sweep_spacing)
-
-    def _watched_changes(self) -> Changes | None:
-        """The files that changed since the last scan, if the watch can tell and no full
-        sweep is due; None: sweep. (Re)starts the watch before a sweep, so that nothing
-        changing during the sweep is missed."""
-        if self._watch is not None and self._watch.owner != os.getpid():
-            # A worker forked from a preloading parent: the parent's inotify descriptor is
-            # shared, and each event would reach only one of the processes reading it.
-            self._watch.close()
-            self._watch = None
-        if self._watch is None:
-            if not self._watch_failed:
-                try:
-                    self._watch = TreeWatch(self.root)
-                except OSError as e:  # no inotify here, or its limits reached
-                    self._watch_failed = True
-                    log.info("no change watch on %s (%s); the store is swept on every check",
-                             self.root, e.strerror)  # fmt: skip
-            return None
-        changes = self._watch.changes()
-        if changes.everything or monotonic() - self._swept >= self.policy.full_sweep_interval:
-            self._watch.watch_tree()
-            return None
-        return changes
 
     def _scan_files(self, relpaths: set[str]) -> StoreSnapshot:
         """Look at the named files only (created, changed or deleted)."""
@@ -227,7 +158,7 @@ class StoreReader:
             if os.path.lexists(full):
                 present.append((relpath, full))
             elif self._entries.pop(relpath, None) is not None:
-                self._saved.changed(relpath)
+                self.saved.changed(relpath)
                 changed = True
         changed = self._refresh(present) or changed
         return self._finish(changed)
@@ -256,7 +187,7 @@ class StoreReader:
             if entry.problem is not None:
                 self._report(entry.problem)
             self._entries[relpath] = entry
-            self._saved.changed(relpath)
+            self.saved.changed(relpath)
         return bool(stale)
 
     def _report(self, problem: Problem) -> None:
@@ -278,51 +209,21 @@ class StoreReader:
         self, relpath: str, full: str, st: os.stat_result | None, previous: Entry | None,
         stamp: Stamp, *, eager: bool,
     ) -> Entry:  # fmt: skip
-        outcome = self._load(relpath, full, st, stamp, eager=eager)
-        if isinstance(outcome, Article):
+        outcome = load_file(self.root, relpath, full, st, stamp, self.site, eager=eager)
+        if isinstance(outcome, tuple):
+            article, raw, text = outcome
+            if text is not None:  # a changed file: its text is rendered now (load_file)
+                self.state.put_text(article.version, article.link, text)
+            self.saved.keep(article.version, raw, always=eager)
             earlier = previous.served if previous is not None and not eager else None
-            return Entry(stamp, outcome, None, earlier)
-        if outcome is _CHANGED_WHILE_READ:
+            return Entry(stamp, article, None, earlier)
+        if outcome is CHANGED_WHILE_READ:
             stamp = ""  # not this version's stamp: read it again on the next scan
         # A broken edit (often a half-written save) keeps the last good version served.
         served = previous.served if previous is not None else None
         if served is not None:
             outcome += " (its last good version is still served)"
         return Entry(stamp, served, Problem(printable_path(relpath), outcome))
-
-    def _load(
-        self, relpath: str, full: str, st: os.stat_result | None, stamp: Stamp, *, eager: bool
-    ) -> Article | str:
-        """The file's article, or the reason it has none."""
-        try:
-            relpath.encode("utf-8")  # file names that are not UTF-8 come as lone surrogates
-        except UnicodeEncodeError:
-            return "its path is not valid UTF-8: rename it"
-        problem = link_problem(self.root, full)
-        if problem is not None:
-            return problem
-        if st is None:
-            return "cannot be read (it vanished while the store was scanned)"
-        if not stat.S_ISREG(st.st_mode):
-            return f"not a regular file ({file_kind(st.st_mode)})"
-        if st.st_size > MAX_FILE_BYTES:  # not even read
-            return f"larger than {MAX_FILE_BYTES} bytes"
-        try:
-            raw, after = read_regular_file(full)
-            if after != stamp:  # an editor saved while we read: maybe a mix of two versions
-                return _CHANGED_WHILE_READ
-            article = read_article(raw, path=relpath, site=self.site)
-            if eager:  # a changed file: its text is rendered now, and a broken body reported
-                self.state.put_text(article.version, article.link, article_text(raw, article))
-            self._saved.keep(article.version, raw, always=eager)
-            return article
-        except OSError as e:
-            return f"cannot be read: {e.strerror}"
-        except ArticleError as e:
-            return e.detail
-        except Exception:  # a bug of ours, or of a library: it must not stop the other files
-            log.exception("unexpected error reading %s", printable_path(relpath))
-            return "could not be read because of an unexpected error (see the log)"
 
     def withdraw(self, article: Article, reason: str) -> StoreSnapshot:
         """Reject an article version whose text failed when a document first needed it (its
@@ -338,7 +239,7 @@ class StoreReader:
         log.warning("rejected %s", problem)
         with self._lock:
             self._entries[relpath] = Entry(entry.stamp, entry.fallback, problem)
-            self._saved.changed(relpath)
+            self.saved.changed(relpath)
         self._snapshot = self._build(self._snapshot.version + 1)
         return self._snapshot
 
@@ -347,3 +248,38 @@ class StoreReader:
         problems.extend(Problem(printable_path(f), why) for f, why in self._unlisted.items())
         candidates = [(path, e.served) for path, e in self._entries.items() if e.served is not None]
         return build_snapshot(candidates, problems, version)
+
+
+def load_file(
+    root: Path, relpath: str, full: str, st: os.stat_result | None, stamp: Stamp, site: Site,
+    *, eager: bool,
+) -> tuple[Article, bytes, ArticleText | None] | str:  # fmt: skip
+    """A store file's article, its bytes and (if ``eager``) its text; or the reason it has
+    none. Never raises: one file must not stop the others."""
+    try:
+        relpath.encode("utf-8")  # file names that are not UTF-8 come as lone surrogates
+    except UnicodeEncodeError:
+        return "its path is not valid UTF-8: rename it"
+    problem = link_problem(root, full)
+    if problem is not None:
+        return problem
+    if st is None:
+        return "cannot be read (it vanished while the store was scanned)"
+    if not stat.S_ISREG(st.st_mode):
+        return f"not a regular file ({file_kind(st.st_mode)})"
+    if st.st_size > MAX_FILE_BYTES:  # not even read
+        return f"larger than {MAX_FILE_BYTES} bytes"
+    try:
+        raw, after = read_regular_file(full)
+        if after != stamp:  # an editor saved while we read: maybe a mix of two versions
+            return CHANGED_WHILE_READ
+        article = read_article(raw, path=relpath, site=site)
+        # A changed file has its text rendered at once, so that a broken body is reported.
+        return article, raw, article_text(raw, article) if eager else None
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+    except ArticleError as e:
+        return e.detail
+    except Exception:  # a bug of ours, or of a library: it must not stop the other files
+        log.exception("unexpected error reading %s", printable_path(relpath))
+        return "could not be read because of an unexpected error (see the log)"

@@ -41,7 +41,7 @@ class SavedEntries:
         self._save_lock = threading.Lock()  # one save at a time
 
     @property
-    def saved(self) -> bool:
+    def up_to_date(self) -> bool:
         """Whether the state database holds all that was read so far."""
         return not self._unsaved and not self._save_lock.locked()
 
