@@ -91,30 +91,15 @@ def ceil_to_second(moment: datetime) -> datetime:
     return datetime.fromtimestamp(math.ceil(moment.timestamp()), UTC)
 
 
-class State:
-    """The machine's state database in ``folder`` (created if needed; when it cannot be
-    written, a private temporary folder is used and restarts start afresh)."""
+class Database:
+    """The database file ``path``: one connection per thread and process, migrated to the
+    current schema; replaced by a new one when it turns out damaged or foreign."""
 
-    def __init__(self, folder: Path) -> None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = tempfile.TemporaryFile(dir=folder)
-            probe.close()
-        except OSError as e:
-            fallback = Path(tempfile.mkdtemp(prefix="feedsvc-state-"))
-            log.warning("cannot write the state folder %s (%s); keeping state in %s until "
-                        "the service stops", folder, e.strerror, fallback)  # fmt: skip
-            folder = fallback
-        self.folder = folder
-        self.path = folder / DATABASE_NAME
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._local = threading.local()
         self._lock = threading.Lock()  # around recovery: one thread moves the database aside
         self._generation = 0  # grows when the database is replaced; connections reopen
-        self._open_checked()
-
-    # --- connections and recovery -------------------------------------------------------
-
-    def _open_checked(self) -> None:
         try:
             self._migrate(self._connect())
         except sqlite3.DatabaseError as e:
@@ -123,6 +108,18 @@ class State:
                 self._migrate(self._connect())
             except sqlite3.DatabaseError as again:
                 raise StateError(f"cannot open {self.path}: {again}") from again
+
+    def run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work`` on this thread's connection; a damaged database is replaced and the work
+        done once more on the new one (which starts empty, as after a first start)."""
+        try:
+            return work(self._connect())
+        except sqlite3.OperationalError:
+            raise  # locked or busy too long, disk full: not a damaged database
+        except sqlite3.DatabaseError as e:
+            self._replace(e)
+            self._migrate(self._connect())
+            return work(self._connect())
 
     def _connect(self) -> sqlite3.Connection:
         """This thread's connection (one per thread and process: sqlite3 connections are
@@ -171,17 +168,24 @@ class State:
                     os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
             self._generation += 1
 
-    def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """``work`` on this thread's connection; a damaged database is replaced and the work
-        done once more on the new one (which starts empty, as after a first start)."""
+
+class State:
+    """The machine's state database in ``folder`` (created if needed; when it cannot be
+    written, a private temporary folder is used and restarts start afresh)."""
+
+    def __init__(self, folder: Path) -> None:
         try:
-            return work(self._connect())
-        except sqlite3.OperationalError:
-            raise  # locked or busy too long, disk full: not a damaged database
-        except sqlite3.DatabaseError as e:
-            self._replace(e)
-            self._migrate(self._connect())
-            return work(self._connect())
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.TemporaryFile(dir=folder)
+            probe.close()
+        except OSError as e:
+            fallback = Path(tempfile.mkdtemp(prefix="feedsvc-state-"))
+            log.warning("cannot write the state folder %s (%s); keeping state in %s until "
+                        "the service stops", folder, e.strerror, fallback)  # fmt: skip
+            folder = fallback
+        self.folder = folder
+        self.path = folder / DATABASE_NAME
+        self._run = Database(self.path).run
 
     # --- the store's cache ----------------------------------------------------------------
 
