@@ -342,16 +342,7 @@ class FeedService:
     def _rendered(
         self, name: str, body: bytes, floor: datetime, content_type: str
     ) -> RenderedDocument:
-        etag = hashlib.sha256(body).hexdigest()[:32]
-        last_modified = self.state.last_modified(name, etag, floor=floor, now=self._clock())
-        return RenderedDocument(
-            body=body,
-            # mtime=0 keeps the compressed bytes, and so their ETag, the same everywhere.
-            gzip_body=gzip.compress(body, compresslevel=9, mtime=0),
-            etag=etag,
-            last_modified=last_modified,
-            content_type=content_type,
-        )
+        return rendered_document(self.state, name, body, floor, content_type, self._clock())
 
     # --- views --------------------------------------------------------------------------
 
@@ -374,6 +365,22 @@ class FeedService:
             return view
         finally:
             self._view_lock.release()
+
+
+def rendered_document(
+    state: State, name: str, body: bytes, floor: datetime, content_type: str, now: datetime
+) -> RenderedDocument:
+    """Document ``name``'s bytes with their gzip form and validators; the Last-Modified comes
+    from the machine's ledger (State.last_modified)."""
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    return RenderedDocument(
+        body=body,
+        # mtime=0 keeps the compressed bytes, and so their ETag, the same everywhere.
+        gzip_body=gzip.compress(body, compresslevel=9, mtime=0),
+        etag=etag,
+        last_modified=state.last_modified(name, etag, floor=floor, now=now),
+        content_type=content_type,
+    )
 
 
 def _new_view(
