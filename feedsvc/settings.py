@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,29 +36,64 @@ SITE_FILE = "site.toml"
 
 DEFAULT_ARTICLES_DIR = "articles"
 DEFAULT_MAX_AGE = 300
-# A closed archive month changes only when one of its articles is edited.
 DEFAULT_ARCHIVE_MAX_AGE = 86400
-# Cheap where inotify names the changed files (see store.py), so it can be short.
 DEFAULT_RESCAN_INTERVAL = 0.5
 DEFAULT_ITEMS_PER_FEED = 50
-# WebSub: the first retry of a failed hub notification, doubling up to 64 times that, for a day.
 DEFAULT_WEBSUB_RETRY_DELAY = 10.0
 DEFAULT_WEBSUB_RETRY_WINDOW = 86400.0
 MAX_ITEMS_PER_FEED = 1000
 
-# Site keys that FEEDSVC_<KEY> (or the config mapping) may override, as site.toml names them.
-SITE_KEYS = (
-    "title",
-    "description",
-    "base_url",
-    "language",
-    "timezone",
-    "tag_authority",
-    "tag_date",
-    "items_per_feed",
-    "full_content",
-    "hub_urls",
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A configuration key as the docs' reference shows it (tests check that it is read)."""
+
+    name: str  # as site.toml spells it; FEEDSVC_<NAME> in the environment
+    default: str
+    meaning: str
+    # site: site.toml, overridden by FEEDSVC_*; site.toml: site.toml only; env: FEEDSVC_* and
+    # create_app's config only; deploy: read by deploy/gunicorn.conf.py and deploy/granian.sh.
+    where: Literal["site", "site.toml", "env", "deploy"] = "env"
+
+
+KEYS = (
+    Key("title", "required", "Site title: feed titles, the Atom feed author", "site"),
+    Key("description", "the title", "Description of the full-site feed", "site"),
+    Key("base_url", "required", "Absolute http(s) URL that starts every URL served", "site"),
+    Key("language", "`en`", "Site language tag", "site"),
+    Key("timezone", "`Europe/Berlin`", "IANA zone of dates without one and of links", "site"),
+    Key("tag_authority", "required", "Domain or email address in every GUID: never change", "site"),
+    Key("tag_date", "required", "`YYYY[-MM[-DD]]` in every GUID: never change", "site"),
+    Key(
+        "items_per_feed",
+        f"`{DEFAULT_ITEMS_PER_FEED}`",
+        f"Articles per subscription feed, 1 to {MAX_ITEMS_PER_FEED}",
+        "site",
+    ),
+    Key("full_content", "`true`", "Full texts in public feeds; `false`: summaries", "site"),
+    Key("hub_urls", "none", "WebSub hubs to name and notify (env: spaces or commas)", "site"),
+    Key("categories", "none", "`[categories.<slug>]` tables: `title`, `description`", "site.toml"),
+    Key("articles_dir", f"`{DEFAULT_ARTICLES_DIR}`", "The store folder (holds `site.toml`)"),
+    Key("max_age", f"`{DEFAULT_MAX_AGE}`", "Seconds of `Cache-Control: max-age`"),
+    # A closed archive month changes only when one of its articles is edited.
+    Key("archive_max_age", f"`{DEFAULT_ARCHIVE_MAX_AGE}`", "The same, for past archive months"),
+    # Cheap where inotify names the changed files, so it can be short.
+    Key("rescan_interval", f"`{DEFAULT_RESCAN_INTERVAL}`", "Seconds between looks at the store"),
+    Key("state_dir", "instance folder", "Folder of the machine's state database"),
+    Key("partners_file", "none", "The partners file (outside the store)"),
+    Key("websub_notify", "`true`", "Whether this machine notifies the hubs"),
+    Key(
+        "websub_retry_delay",
+        f"`{DEFAULT_WEBSUB_RETRY_DELAY:g}`",
+        "Seconds to a failed hub's first retry (then doubling, up to 64 times)",
+    ),
+    Key("websub_retry_window", f"`{DEFAULT_WEBSUB_RETRY_WINDOW:g}`", "Seconds a change is retried"),
+    Key("bind", "`127.0.0.1:8000`", "Address the server listens on", "deploy"),
+    Key("workers", "`2`", "Worker processes", "deploy"),
+    Key("access_log", "on", "`off`: no access log (behind nginx, which logs)", "deploy"),
 )
+# Site keys that FEEDSVC_<KEY> (or the config mapping) may override, as site.toml names them.
+SITE_KEYS = tuple(key.name for key in KEYS if key.where == "site")
 
 _DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _DNS_NAME = rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*"
