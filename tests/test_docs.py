@@ -1,5 +1,5 @@
 """The documentation cannot drift: its configuration table is the one settings.py reads, and
-every ``feedsvc`` command answers --help."""
+every ``feedsvc`` command it shows exists."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from feedsvc.settings import KEYS, build_site, load_settings, read_site_file
 from .factories import Store
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # The console script that `pip install` puts beside this Python (pyproject's [project.scripts]).
 FEEDSVC = Path(sys.executable).with_name("feedsvc")
 
@@ -98,6 +99,29 @@ def commands(
 
 
 COMMANDS = set(commands(build_parser()))
+
+
+def commands_shown() -> set[tuple[str, ...]]:
+    """The ``feedsvc <command> [<subcommand>]`` of every shell block and code span of the docs
+    (other blocks hold diagrams and files)."""
+    found = set()
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        shell = re.findall(r"^```(?:sh|console)\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+        prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+        code = shell + re.findall(r"`([^`\n]+)`", prose)
+        for line in "\n".join(code).splitlines():
+            for words in re.findall(r"(?:^|[\s/])feedsvc((?: [a-z][a-z-]*)+)", line):
+                path = tuple(words.split()[:2])
+                # A second word is a subcommand only where the command has subcommands.
+                found.add(path if path in COMMANDS else path[:1])
+    return found
+
+
+def test_the_docs_show_only_commands_that_exist() -> None:
+    shown_commands = commands_shown()
+    assert {("serve",), ("check",), ("partner", "add"), ("import", "wordpress")} <= shown_commands
+    assert shown_commands <= COMMANDS
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS), ids=" ".join)
