@@ -64,12 +64,7 @@ KEYS = (
     Key("timezone", "`Europe/Berlin`", "IANA zone of dates without one and of links", "site"),
     Key("tag_authority", "required", "Domain or email address in every GUID: never change", "site"),
     Key("tag_date", "required", "`YYYY[-MM[-DD]]` in every GUID: never change", "site"),
-    Key(
-        "items_per_feed",
-        f"`{DEFAULT_ITEMS_PER_FEED}`",
-        f"Articles per subscription feed, 1 to {MAX_ITEMS_PER_FEED}",
-        "site",
-    ),
+    Key("items_per_feed", f"`{DEFAULT_ITEMS_PER_FEED}`", "Articles per subscription feed", "site"),
     Key("full_content", "`true`", "Full texts in public feeds; `false`: summaries", "site"),
     Key("hub_urls", "none", "WebSub hubs to name and notify (env: spaces or commas)", "site"),
     Key("categories", "none", "`[categories.<slug>]` tables: `title`, `description`", "site.toml"),
@@ -82,11 +77,8 @@ KEYS = (
     Key("state_dir", "instance folder", "Folder of the machine's state database"),
     Key("partners_file", "none", "The partners file (outside the store)"),
     Key("websub_notify", "`true`", "Whether this machine notifies the hubs"),
-    Key(
-        "websub_retry_delay",
-        f"`{DEFAULT_WEBSUB_RETRY_DELAY:g}`",
-        "Seconds to a failed hub's first retry (then doubling, up to 64 times)",
-    ),
+    # A failed hub is retried after this delay, doubling up to 64 times it, for a day.
+    Key("websub_retry_delay", f"`{DEFAULT_WEBSUB_RETRY_DELAY:g}`", "Seconds to a first retry"),
     Key("websub_retry_window", f"`{DEFAULT_WEBSUB_RETRY_WINDOW:g}`", "Seconds a change is retried"),
     Key("bind", "`127.0.0.1:8000`", "Address the server listens on", "deploy"),
     Key("workers", "`2`", "Worker processes", "deploy"),
