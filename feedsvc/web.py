@@ -15,16 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url, link_header
 from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_headers
-from .model import (
-    ALL_SCOPE,
-    SITE_SCOPE,
-    WORDPRESS_QUERY_FEEDS,
-    FeedFormat,
-    FeedKey,
-    Scope,
-    label_slug,
-    parse_feed_path,
-)
+from .model import FeedKey, parse_feed_path, wordpress_feed_key
 from .partners import PartnerRegistry, bearer_token
 from .service import FeedService, RenderedDocument
 from .validators import corrected
@@ -130,68 +121,28 @@ def _document_response(
     return _conditional(response, headers)
 
 
-def _redirect_to(scope: Scope, fmt: FeedFormat) -> BaseResponse:
+def _redirect_to(key: FeedKey | None) -> BaseResponse:
     svc = service()
-    if not svc.has_scope(scope):
+    if key is None or not svc.has_scope(key.scope):
         raise NotFound()
     # The target comes from base_url and a validated slug, never from Host or the raw path.
-    return redirect(feed_url(svc.settings.site, FeedKey(scope, fmt)), code=301)
+    return redirect(feed_url(svc.settings.site, key), code=301)
 
 
 @bp.get("/feed/")
-@bp.get("/feed/rss/")
-@bp.get("/feed/rss2/")
-def wordpress_site_rss() -> BaseResponse:
-    return _redirect_to(SITE_SCOPE, "rss")
-
-
-@bp.get("/feed/atom/")
-def wordpress_site_atom() -> BaseResponse:
-    return _redirect_to(SITE_SCOPE, "atom")
-
-
-@bp.get("/category/<slug>/feed/")
-@bp.get("/category/<slug>/feed/rss/")
-@bp.get("/category/<slug>/feed/rss2/")
-def wordpress_category_rss(slug: str) -> BaseResponse:
-    return _redirect_to(_category(slug), "rss")
-
-
-@bp.get("/category/<slug>/feed/atom/")
-def wordpress_category_atom(slug: str) -> BaseResponse:
-    return _redirect_to(_category(slug), "atom")
-
-
-def _category(slug: str) -> Scope:
-    """A category scope from a WordPress path; "all" is the site feed, not a category."""
-    if slug == ALL_SCOPE:
-        raise NotFound()
-    return Scope("category", slug)
-
-
-@bp.get("/<any(tag, author):kind>/<slug>/feed/")
-@bp.get("/<any(tag, author):kind>/<slug>/feed/rss/")
-@bp.get("/<any(tag, author):kind>/<slug>/feed/rss2/")
-def wordpress_label_rss(kind: str, slug: str) -> BaseResponse:
-    return _redirect_to(_label(kind, slug), "rss")
-
-
-@bp.get("/<any(tag, author):kind>/<slug>/feed/atom/")
-def wordpress_label_atom(kind: str, slug: str) -> BaseResponse:
-    return _redirect_to(_label(kind, slug), "atom")
-
-
-def _label(kind: str, slug: str) -> Scope:
-    """A tag or author scope from a WordPress path; WordPress slugs are label slugs already,
-    folding them again matches "J%C3%BCrgen" to "jurgen" too."""
-    return Scope("tag" if kind == "tag" else "author", label_slug(slug))
+@bp.get("/feed/<any(rss, rss2, atom):ending>/")
+@bp.get("/<path:scope>/feed/")
+@bp.get("/<path:scope>/feed/<any(rss, rss2, atom):ending>/")
+def wordpress_feed(**_: str) -> BaseResponse:
+    """A WordPress subscription address (model.wordpress_feed_key): 301 to its feed."""
+    return _redirect_to(wordpress_feed_key(request.path))
 
 
 @bp.get("/")
 def index() -> BaseResponse:
-    wordpress_feed = request.args.get("feed")
-    if wordpress_feed in WORDPRESS_QUERY_FEEDS:  # a WordPress /?feed=rss2 subscription
-        return _redirect_to(SITE_SCOPE, WORDPRESS_QUERY_FEEDS[wordpress_feed])
+    wordpress_feed = wordpress_feed_key("/", request.args.get("feed"))
+    if wordpress_feed is not None:  # a WordPress /?feed=rss2 subscription
+        return _redirect_to(wordpress_feed)
     return _document_response(service().index(), max_age=service().max_age(), cross_origin=False)
 
 

@@ -24,8 +24,12 @@ ATOM = "application/atom+xml; charset=utf-8"
 
 @pytest.fixture
 def app(store: Store, state_dir: Path, clock: Clock) -> Flask:
-    store.add("tech.md", id="t1", category="technology", published="2025-03-02 10:00")
-    store.add("energy.md", id="e1", category="energy", published="2025-03-01 10:00")
+    store.add(
+        "tech.md", id="t1", category="technology", published="2025-03-02 10:00", tags="[Jürgen]"
+    )
+    store.add(
+        "energy.md", id="e1", category="energy", published="2025-03-01 10:00", author="Jane Doe"
+    )
     return make_app(store, state_dir, clock)
 
 
@@ -192,12 +196,30 @@ def test_max_age_is_configurable(store: Store, state_dir: Path) -> None:
         ("/category/technology/feed/atom/", "/feeds/technology.atom"),
         ("/?feed=rss2", "/feeds/all.rss"),
         ("/?feed=atom", "/feeds/all.atom"),
+        ("/tag/J%C3%BCrgen/feed/", "/feeds/tag/jurgen.rss"),
+        ("/author/jane-doe/feed/rss2", "/feeds/author/jane-doe.rss"),
     ],
 )
 def test_wordpress_paths_redirect_permanently(client: FlaskClient, path: str, target: str) -> None:
     response = client.get(path, headers={"Host": "evil.example"})
     assert response.status_code == 301
     assert response.headers["Location"] == f"https://news.example.com{target}"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/?feed=nonsense", 200),  # the home page, as without the query
+        ("/category/all/feed/", 404),  # "all" is the site, not a category
+        ("/category/nowhere/feed/", 404),
+        ("/a/b/c/feed/", 404),
+        ("/feed/json/", 404),
+    ],
+)
+def test_other_wordpress_like_paths_are_not_redirected(
+    client: FlaskClient, path: str, status: int
+) -> None:
+    assert client.get(path).status_code == status
 
 
 def test_urls_come_from_base_url_never_from_the_request(client: FlaskClient) -> None:
