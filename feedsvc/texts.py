@@ -7,11 +7,13 @@ rendered from the version's bytes (Markdown, sanitizing: about 2 ms) and stored 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 from .errors import ArticleError
 from .model import Article, ArticleText
@@ -45,10 +47,8 @@ class Texts:
     ) -> None:
         self._state = state
         self._read_version = read_version
-        self._budget = budget
-        self._memo: OrderedDict[tuple[str, str], ArticleText] = OrderedDict()
-        self._chars = 0
-        self._lock = threading.Lock()
+        self._memo: LRUCache[tuple[str, str], ArticleText] = LRUCache(budget, getsizeof=_chars)
+        self._lock = threading.Lock()  # an LRUCache is not thread-safe
 
     def resolve(self, articles: Iterable[Article]) -> tuple[dict[str, ArticleText], list[Failure]]:
         """The text of each article, by id, and the articles whose text failed."""
@@ -66,15 +66,15 @@ class Texts:
         key = (article.version, article.link)
         with self._lock:
             text = self._memo.get(key)
-            if text is not None:
-                self._memo.move_to_end(key)
-                return text
+        if text is not None:
+            return text
         text = self._state.text(*key)
         if text is None:
             # Outside the lock: two threads may render one text; no harm.
             text = self._render(article)
             self._state.put_text(*key, text)
-        self._remember(key, text)
+        with self._lock, contextlib.suppress(ValueError):  # larger than the whole budget
+            self._memo[key] = text
         return text
 
     def _render(self, article: Article) -> ArticleText:
@@ -89,16 +89,6 @@ class Texts:
             reason = "could not be rendered because of an unexpected error (see the log)"
             raise ArticleError(article.path, reason) from None
 
-    def _remember(self, key: tuple[str, str], text: ArticleText) -> None:
-        size = len(text.content_html) + len(text.summary_html) + len(text.summary_text)
-        with self._lock:
-            if key in self._memo:
-                return
-            self._memo[key] = text
-            self._chars += size
-            while self._chars > self._budget and len(self._memo) > 1:
-                _, evicted = self._memo.popitem(last=False)
-                self._chars -= (
-                    len(evicted.content_html) + len(evicted.summary_html)
-                    + len(evicted.summary_text)
-                )  # fmt: skip
+
+def _chars(text: ArticleText) -> int:
+    return len(text.content_html) + len(text.summary_html) + len(text.summary_text)

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from feedsvc.model import Article, ArticleText
 from feedsvc.sanitize import MAX_HTML_DEPTH
+from feedsvc.settings import load_settings
+from feedsvc.state import State
+from feedsvc.store import StoreReader
 from feedsvc.store import parse as parse_module
+from feedsvc.texts import Texts
 
 from .checks import check_document
 from .factories import Store, make_app, scan_policy
@@ -116,3 +121,32 @@ def test_feedsvc_check_renders_every_text(store: Store) -> None:
     store.add("good.md", id="good")
     store.add("deep.md", id="deep", body=TOO_DEEP)
     assert main(["check", str(store.root)]) == 1
+
+
+class _NothingKept(State):
+    """A state database that never has a text: every text not in memory is rendered."""
+
+    def text(self, digest: str, link: str) -> ArticleText | None:
+        return None
+
+
+def test_texts_kept_in_memory_stay_within_their_budget(store: Store, state_dir: Path) -> None:
+    for n in range(6):
+        store.add(f"{n}.md", id=f"t{n}", body=f"Body {n} " + "word " * 200)
+    state = _NothingKept(state_dir)
+    reader = StoreReader(store.root, load_settings({"ARTICLES_DIR": str(store.root)}).site, state)
+    articles = reader.scan().articles
+    rendered: list[str] = []
+
+    def read_version(article: Article) -> bytes:
+        rendered.append(article.id)
+        return reader.saved.version_bytes(article)
+
+    one = len(Texts(state, read_version).text(articles[0]).content_html) * 2  # about one text
+    texts = Texts(state, read_version, budget=one * 2)  # room for about two
+    rendered.clear()
+    first = [texts.text(a) for a in articles]
+    assert len(rendered) == 6
+    # Backwards: the last ones are still in memory, the first ones were let go.
+    assert [texts.text(a) for a in reversed(articles)] == first[::-1]
+    assert 6 < len(rendered) < 12, rendered
