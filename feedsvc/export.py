@@ -20,7 +20,13 @@ from pathlib import Path
 
 from .catalog import Catalog, document_keys, feed_url
 from .errors import ExportError
-from .model import FEED_FORMATS, SITE_SCOPE, FeedFormat, FeedKey, Scope
+from .model import (
+    FEED_FORMATS,
+    SITE_SCOPE,
+    WORDPRESS_QUERY_FEEDS,
+    FeedKey,
+    wordpress_paths,
+)
 from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
 from .render import CONTENT_TYPES
 from .service import INDEX_CONTENT_TYPE, INDEX_NAME, OPML_NAME, FeedService, RenderedDocument
@@ -176,12 +182,7 @@ def nginx_snippet(settings: Settings, catalog: Catalog) -> str:
         "# WordPress /?feed= subscriptions.",
         "location = / {",
     ]
-    query_feeds: tuple[tuple[str, FeedFormat], ...] = (
-        ("rss2", "rss"),
-        ("rss", "rss"),
-        ("atom", "atom"),
-    )
-    for value, fmt in query_feeds:
+    for value, fmt in WORDPRESS_QUERY_FEEDS.items():
         target = _nginx_url(feed_url(site, FeedKey(SITE_SCOPE, fmt)))
         lines.append(f'    if ($arg_feed = "{value}") {{ return 301 "{target}"; }}')
     lines.append("}")
@@ -196,27 +197,9 @@ def nginx_snippet(settings: Settings, catalog: Catalog) -> str:
 def wordpress_aliases(catalog: Catalog) -> Iterator[tuple[str, FeedKey]]:
     """The WordPress-style paths web.py redirects, with the feed each names, for the scopes
     that exist now (not percent-encoded)."""
-    endings: tuple[tuple[str, FeedFormat], ...] = (
-        ("feed/", "rss"),
-        ("feed/rss/", "rss"),
-        ("feed/rss2/", "rss"),
-        ("feed/atom/", "atom"),
-    )
     for entry in catalog.entries():
-        scope = entry.scope
-        prefix = _wordpress_prefix(scope)
-        if prefix is None:
-            continue
-        for ending, fmt in endings:
-            yield f"{prefix}{ending}", FeedKey(scope, fmt)
-
-
-def _wordpress_prefix(scope: Scope) -> str | None:
-    if scope.kind == "site":
-        return "/"
-    if scope.kind in ("category", "tag", "author"):
-        return f"/{scope.kind}/{scope.slug}/"
-    return None  # languages have no WordPress address
+        for path, fmt in wordpress_paths(entry.scope):
+            yield path, FeedKey(entry.scope, fmt)
 
 
 def _content_types() -> dict[str, str]:

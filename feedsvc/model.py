@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -308,6 +309,19 @@ def wordpress_feed_key(path: str, feed_query: str | None = None) -> FeedKey | No
         scope = _wordpress_scope(parts[: -len(ending)])
         return None if scope is None else FeedKey(scope, fmt)
     return None
+
+
+def wordpress_paths(scope: Scope) -> Iterator[tuple[str, FeedFormat]]:
+    """The WordPress-style paths ``wordpress_feed_key`` maps to ``scope``'s subscription
+    feeds, with the format each names (not percent-encoded); none for a language."""
+    if scope.kind == "site":
+        prefix = "/"
+    elif scope.kind in ("category", "tag", "author"):
+        prefix = f"/{scope.kind}/{scope.slug}/"
+    else:
+        return
+    for ending, fmt in _WORDPRESS_FEED_ENDINGS.items():
+        yield f"{prefix}{'/'.join(ending)}/", fmt
 
 
 def _query_feed_key(value: str) -> FeedKey | None:

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from feedsvc.model import wordpress_feed_key
+from feedsvc.model import SITE_SCOPE, FeedKey, Scope, wordpress_feed_key, wordpress_paths
 
 from .factories import Store, make_app
 
@@ -39,3 +39,15 @@ def test_the_mapping_names_the_feed_the_app_redirects_to(
     else:
         assert response.status_code == 301
         assert unquote(urlsplit(response.headers["Location"]).path) == f"/feeds/{key.path}"
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [SITE_SCOPE, Scope("category", "energy"), Scope("tag", "jurgen"), Scope("author", "ann-lee")],
+)
+def test_every_path_of_a_scope_maps_back_to_its_feed(scope: Scope) -> None:
+    paths = list(wordpress_paths(scope))
+    assert len(paths) == 4  # feed/, feed/rss/, feed/rss2/, feed/atom/
+    for path, fmt in paths:
+        assert wordpress_feed_key(path) == FeedKey(scope, fmt)
+    assert list(wordpress_paths(Scope("lang", "de"))) == []  # WordPress has no such address
