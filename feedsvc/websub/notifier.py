@@ -25,12 +25,12 @@ import urllib.request
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 from urllib.parse import urlencode
 
 from ..catalog import Catalog
 from ..model import FeedKey, Site
-from ..service import RenderedDocument
+from ..service import FeedService
 from ..state import State
 from .outbox import Moment, Outbox, Pending, RetryPolicy
 from .topics import topic_etags, topic_urls, touched_scopes
@@ -45,24 +45,6 @@ POST_TIMEOUT = 5.0  # seconds; a hub that takes longer is treated as down and re
 # worker has looked at the store (and built its new view) and serves the new bytes: a worker
 # that looked just before the change serves the old ones until its next look.
 SETTLE_MARGIN = 2.0
-
-
-class CatalogSource(Protocol):
-    """What the notifier needs of the FeedService."""
-
-    @property
-    def serving(self) -> bool:
-        """Whether this process serves (and so may start work of its own)."""
-        ...
-
-    def catalog(self) -> Catalog:
-        """What is published now, after a rescan if one is due."""
-        ...
-
-    def feed(self, key: FeedKey, *, fresh: bool = False) -> RenderedDocument | None:
-        """The document as served (rendered once per version, texts resolved); with
-        ``fresh``, never the previous bytes served while it is rendered again."""
-        ...
 
 
 def post_publish(hub: str, topic: str) -> None:
@@ -147,7 +129,7 @@ class Notifier:
 
     def __init__(
         self,
-        source: CatalogSource,
+        source: FeedService,
         site: Site,
         state: State,
         *,
