@@ -125,7 +125,7 @@ def test_categories_tags_authors_summary_image(
     assert primary.tags == ("research", "semiconductors", "Kultur & Gesellschaft", "News")
     assert by_title(articles, "A captioned photo").category == "kultur-gesellschaft"
     assert by_title(articles, "Classic paragraphs: wpautop").tags == ("editor", "formatting")
-    jurgen = by_title(articles, 'Written by Jürgen: "quotes", colons: and # signs')
+    jurgen = by_title(articles, "Written by Jürgen: \u201cquotes\u201d, colons: and # signs")
     assert jurgen.authors == ("Jürgen Müller",)
     featured = by_title(articles, "With an excerpt and a featured image")
     assert featured.authors == ("Jane Doe",)

@@ -116,19 +116,6 @@ def tree_state(root: Path) -> dict[str, bytes]:
     }
 
 
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u2033": '"',
-        "\u2032": "'",
-        "\u2013": "-",
-        "\u2014": "--",
-        "\u2026": "...",
-    }
-)
 _EMOJI_IMAGE = re.compile(r'<img src="https://s\.w\.org/images/core/emoji/[^"]*" alt="([^"]*)">')
 _SELF_LINK = re.compile(r'<a href="([^"]*)">\1</a>')
 _OUTER_DIV = re.compile(r"^<div>(.*)</div>$", re.S)
@@ -138,12 +125,12 @@ def comparable(sanitized: str) -> str:
     """A sanitized fragment, white space normalized, with what differs on purpose evened out:
     the importer's one wrapping <div> (see feedsvc/wordpress/content.py), an embed that the
     importer links where WordPress, unable to fetch it, shows the URL as text, WordPress's
-    emoji images, and wptexturize's typographic quotes (not ported)."""
+    emoji images."""
     text = " ".join(sanitized.split())
     outer = _OUTER_DIV.match(text)
     if outer is not None:
         text = outer[1]
     text = _EMOJI_IMAGE.sub(r"\1", text)
     text = _SELF_LINK.sub(r"\1", text)
-    text = re.sub(r">\s+<", "><", text.translate(_TYPOGRAPHY))
+    text = re.sub(r">\s+<", "><", text)
     return text.strip()

@@ -1,8 +1,9 @@
 """Pure: a WordPress post's stored content to the HTML its feed shows, as a store body.
 
 WordPress makes ``content:encoded`` from the stored text with filters on ``the_content``:
-embeds (priority 8), blocks (9), ``wpautop`` (10, skipped for block-editor content) and
-shortcodes (11). ``post_html`` follows that order. ``wpautop`` is a line-by-line port of
+embeds (priority 8), blocks (9), ``wptexturize`` and then ``wpautop`` (10, the latter skipped
+for block-editor content) and shortcodes (11). ``post_html`` follows that order (typography:
+texturize.py). ``wpautop`` is a line-by-line port of
 WordPress 6.1's (wp-includes/formatting.php, GPL-2.0-or-later), with its PCRE patterns read as
 ASCII: PHP's ``\\s`` does not match a no-break space, which WordPress content holds often.
 
@@ -17,6 +18,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+
+from .texturize import WORDPRESS_SHORTCODES, texturize
 
 _A = re.ASCII
 _ALLBLOCKS = (
@@ -130,9 +133,7 @@ _ATTRIBUTES = re.compile(
 )
 # Shortcodes of WordPress itself; other bracketed words count as shortcodes only when they
 # look like one (attributes, a closing tag, a '-' or '_' in the name): "[sic]" stays text.
-_CORE_SHORTCODES = frozenset(
-    {"caption", "wp_caption", "gallery", "embed", "audio", "video", "playlist"}
-)
+_CORE_SHORTCODES = WORDPRESS_SHORTCODES
 # img_caption_shortcode(): the image (maybe in a link), then the caption text.
 _CAPTIONED = re.compile(r"((?:<a [^>]+>\s*)?<img [^>]+>(?:\s*</a>)?)(.*)", re.I | re.S)
 # WP_Embed::autoembed(): a URL alone on its line, or alone in a paragraph.
@@ -153,12 +154,15 @@ class PostHtml:
 
 def post_html(content: str) -> PostHtml:
     """The stored content of a post as its feed's HTML: embeds as links, block comments
-    dropped, ``wpautop`` for classic content, ``[caption]`` as a figure, other shortcodes
-    removed (named in ``removed_shortcodes``)."""
+    dropped, typography as ``wptexturize`` makes it, ``wpautop`` for classic content,
+    ``[caption]`` as a figure, other shortcodes removed (named in ``removed_shortcodes``)."""
     text = content.replace("\r\n", "\n").replace("\r", "\n")
     text = _link_embeds(text)
     has_blocks = "<!-- wp:" in text
     text = _BLOCK_COMMENT.sub("", text)
+    # Shortcode tags keep their text (attributes stay straight-quoted for _attributes), as
+    # the registered ones do in WordPress: its own, and those the importer will remove.
+    text = texturize(text, _CORE_SHORTCODES | _shortcode_names(text))
     removed: list[str] = []
     # Shortcodes first: a [caption] becomes a <figure>, which wpautop leaves unwrapped as
     # WordPress's shortcode_unautop does for the shortcode.
@@ -196,6 +200,15 @@ def _shortcodes(text: str, removed: list[str]) -> str:
         return escaped_open + inner + escaped_close  # enclosed text is kept; the tags go
 
     return _SHORTCODE.sub(replace, text)
+
+
+def _shortcode_names(text: str) -> frozenset[str]:
+    """The names of the (outermost) shortcodes in ``text``, as ``_shortcodes`` tells them."""
+    return frozenset(
+        match[2]
+        for match in _SHORTCODE.finditer(text)
+        if _is_shortcode(match[2], match[3], match[5])
+    )
 
 
 def _is_shortcode(name: str, attributes: str, inner: str | None) -> bool:

@@ -20,6 +20,7 @@ from ..model import SLUG_PATTERN
 from ..sanitize import html_to_text
 from ..store import slugify
 from .content import markdown_body, post_html
+from .texturize import texturize
 from .wxr import Item
 
 IMPORTED_TYPE = "post"
@@ -81,7 +82,8 @@ def map_post(
         return Skipped("status trash")
     if item.status not in DRAFT_STATUSES | SERVED_STATUSES:
         return Skipped(f"status {item.status or '(none)'}")
-    title = html_to_text(item.title)  # as WordPress's feed shows it: no tags, no entities
+    # As WordPress's feed shows it: typography (the_title's wptexturize), no tags, no entities.
+    title = html_to_text(texturize(item.title))
     if not title:
         return Skipped("no title")
     if not item.post_id.isdigit():
