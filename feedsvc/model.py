@@ -20,6 +20,9 @@ ALL_SCOPE = "all"
 # Patterns fixed by the store spec (shared/specs/article-store.md).
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]+")
 SLUG_PATTERN = re.compile(r"[a-z0-9-]+")
+# An article's slug (the spec's `slug:`, a path segment of its link) may hold more: lower-case
+# letters of any script (and letters without case, with their combining marks), digits, "-".
+ARTICLE_SLUG_CATEGORIES = frozenset({"Ll", "Lm", "Lo", "Mn", "Mc", "Nd"})
 # A BCP 47 language tag, loosely: "en", "de", "pt-BR", "zh-Hant-TW".
 LANGUAGE_PATTERN = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
@@ -163,6 +166,23 @@ class Scope:
 
 
 SITE_SCOPE = Scope("site", ALL_SCOPE)
+
+
+def article_slug_problem(slug: str) -> str:
+    """Why ``slug`` cannot be an article's slug (naming the first bad character), or ""."""
+    if not slug:
+        return "is empty: give a slug (the file name has no ASCII letter or digit to make one)"
+    for char in slug:
+        if char != "-" and unicodedata.category(char) not in ARTICLE_SLUG_CATEGORIES:
+            what = f"{char!r} (upper case)" if char != char.lower() else repr(char)
+            return f"has {what}; a slug holds lower-case letters of any script, digits, hyphens"
+    return ""
+
+
+def slug_path(slug: str) -> str:
+    """An article slug as a URL path segment: UTF-8, percent-encoded in lower-case hex as
+    WordPress writes its permalinks (so that an imported post keeps its link)."""
+    return "".join(c if c.isascii() else "".join(f"%{b:02x}" for b in c.encode()) for c in slug)
 
 
 @functools.lru_cache(maxsize=65536)  # labels repeat across articles and every store version

@@ -134,7 +134,7 @@ def test_summary_defaults_to_an_excerpt_of_the_body(site: Site) -> None:
         ({"category": "Tech News"}, "category", "must match"),
         ({"category": "sports"}, "category", "unknown category"),
         ({"language": '"en us"'}, "language", "not a language tag"),
-        ({"slug": "Bad_Slug"}, "slug", "must match"),
+        ({"slug": "Bad_Slug"}, "slug", "a slug holds lower-case letters"),
         ({"guid": '"not an iri"'}, "guid", "not an absolute IRI"),
         ({"draft": "maybe"}, "draft", "not true or false"),
         ({"tags": "{a: b}"}, "tags", "must be a list"),

@@ -20,7 +20,16 @@ import yaml
 
 from ..errors import ArticleError
 from ..frontmatter import load_front_matter
-from ..model import ID_PATTERN, LANGUAGE_PATTERN, SLUG_PATTERN, Article, ArticleText, Site
+from ..model import (
+    ID_PATTERN,
+    LANGUAGE_PATTERN,
+    SLUG_PATTERN,
+    Article,
+    ArticleText,
+    Site,
+    article_slug_problem,
+    slug_path,
+)
 from ..sanitize import excerpt_html, html_to_text, markdown_to_safe_html, xml_safe
 from .fields import Fields, one_line, shown
 
@@ -180,8 +189,8 @@ def parse_front_matter(header: str, *, path: str, site: Site, version: str) -> A
     if not LANGUAGE_PATTERN.fullmatch(language):
         raise ArticleError(path, f"{shown(language)} is not a language tag like 'en'", "language")
     slug = fields.text("slug") or slugify(Path(path).stem)
-    if not SLUG_PATTERN.fullmatch(slug):
-        raise ArticleError(path, f"{shown(slug)} must match [a-z0-9-]+", "slug")
+    if problem := article_slug_problem(slug):
+        raise ArticleError(path, f"{shown(slug)} {problem}", "slug")
     guid = fields.text("guid", max_length=MAX_GUID_LENGTH)
     if guid and (not _IRI.fullmatch(guid) or xml_safe(guid) != guid):
         raise ArticleError(path, f"{shown(guid)} is not an absolute IRI", "guid")
@@ -191,7 +200,7 @@ def parse_front_matter(header: str, *, path: str, site: Site, version: str) -> A
         if not _URL.fullmatch(link) or not _absolute_http_url(link):
             raise ArticleError(path, f"{shown(link)} is not an absolute http(s) URL", "link")
     else:
-        link = f"{site.base_url}/{published.year:04}/{published.month:02}/{slug}/"
+        link = f"{site.base_url}/{published.year:04}/{published.month:02}/{slug_path(slug)}/"
     _summary(data, path)  # checked now: a record is never listed with a summary of no use
     authors = fields.text_list("authors", split=False) or fields.text_list("author", split=False)
     return Article(
