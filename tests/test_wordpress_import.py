@@ -38,7 +38,7 @@ from .wordpress import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SUMMARY_LINE = (
-    "created 22, updated 0, unchanged 0, left alone 0; "
+    "created 24, updated 0, unchanged 0, left alone 0; "
     "skipped 7 (1 status trash, 1 type attachment, 1 type book, 1 type nav_menu_item, 3 type page)"
 )
 
@@ -74,7 +74,7 @@ def test_every_post_is_imported_and_only_posts(
 def test_guids_are_wordpress_guids_and_links_its_permalinks(
     imported: tuple[Store, dict[str, Article], str],
 ) -> None:
-    _, articles, _ = imported
+    store, articles, _ = imported
     for title, item in posts_by_title().items():
         article = articles.get(f"wp-{wp(item, 'post_id')}")
         if article is None:
@@ -83,12 +83,24 @@ def test_guids_are_wordpress_guids_and_links_its_permalinks(
         if wp(item, "status") in ("publish", "future"):
             assert article.link == item.findtext("link"), title
     assert by_title(articles, "Classic paragraphs: wpautop").guid == "https://blog.example.com/?p=4"
-    # The slug in another script: the file keeps it, the link is WordPress's, verbatim.
+    # A slug with an umlaut: decoded in the file name and the slug, and the link derived
+    # from it is WordPress's permalink (lower-case hex), so the file needs no link.
+    mueller = by_title(articles, "Müller-Studie: Chips")
+    assert mueller.path == "2024/02/müller-studie-chips.md"
+    assert mueller.slug == "müller-studie-chips"
+    assert mueller.link == "https://blog.example.com/2024/02/m%c3%bcller-studie-chips/"
+    text = (store.root / mueller.path).read_text(encoding="utf-8")
+    assert '\nslug: "müller-studie-chips"\n' in text
+    assert "\nlink:" not in text
+    # WordPress without PHP's mbstring keeps a Cyrillic slug's capital (%d0%9f, "П"): the file
+    # keeps the name, the slug is in lower case, and the link is WordPress's, verbatim.
     cyrillic = by_title(articles, "Привет, мир")
     assert cyrillic.path == "2024/03/Привет-мир.md"
+    assert cyrillic.slug == "привет-мир"
     assert cyrillic.link.endswith(
         "/2024/03/%d0%9f%d1%80%d0%b8%d0%b2%d0%b5%d1%82-%d0%bc%d0%b8%d1%80/"
     )
+    assert "\nlink: " in (store.root / cyrillic.path).read_text(encoding="utf-8")
 
 
 def test_statuses(imported: tuple[Store, dict[str, Article], str]) -> None:
@@ -193,7 +205,7 @@ def test_content_matches_wordpress_feed(tmp_path: Path) -> None:
         theirs = sanitize_html(item.findtext(CONTENT) or "", "https://blog.example.com/")
         assert comparable(served[item.findtext("guid")]) == comparable(theirs), title
         compared += 1
-    assert compared == 16
+    assert compared == 18
 
 
 def test_marker_line_is_ignored_alike_by_both_front_matter_readers(
@@ -201,7 +213,7 @@ def test_marker_line_is_ignored_alike_by_both_front_matter_readers(
 ) -> None:
     store, _, _ = imported
     files = sorted(store.root.rglob("*.md"))
-    assert len(files) == 22
+    assert len(files) == 24
     for path in files:
         header, _ = split_front_matter(path.read_text(encoding="utf-8"))
         assert header.startswith("# imported from WordPress post ")
@@ -231,7 +243,7 @@ def test_rerun_updates_adds_and_leaves_hand_edits_alone(
 
     assert run_import(store, later) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1].startswith("created 1, updated 1, unchanged 18, left alone 2;")
+    assert out[-1].startswith("created 1, updated 1, unchanged 20, left alone 2;")
     left_alone = [line.rsplit(": ", 1)[1] for line in out if line.startswith("changed by hand")]
     assert sorted(left_alone) == ["2024/03/a-captioned-photo.md", "2024/04/short-note-2.md"]
     after = tree_state(store.root)
@@ -240,17 +252,17 @@ def test_rerun_updates_adds_and_leaves_hand_edits_alone(
     assert b"Note number one." in after["2024/04/first-note.md"]
     assert "2024/04/short-note-5.md" in after
     articles = scan(store)
-    assert len(articles) == 22  # no duplicate
+    assert len(articles) == 24  # no duplicate
 
     # --overwrite replaces the hand-edited files with the export's version.
     assert run_import(store, later, "--overwrite") == 0
     assert (
-        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 2, unchanged 20,")
+        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 2, unchanged 22,")
     )
     assert "Before the figure." in hand.read_text()
     assert run_import(store, later) == 0
     assert (
-        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 0, unchanged 22,")
+        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 0, unchanged 24,")
     )
 
 
@@ -289,7 +301,7 @@ def test_wxr_1_1_and_an_id_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run_import(store, older, "--id-prefix", "blog-") == 0
     assert capsys.readouterr().out.splitlines()[-1] == SUMMARY_LINE
     articles = scan(store)
-    assert len(articles) == 22
+    assert len(articles) == 24
     assert all(key.startswith("blog-") for key in articles)
     assert articles["blog-11"].image is not None
 
@@ -418,7 +430,7 @@ def test_a_site_toml_without_categories_gets_them(
     store.write_site(site[: site.index("[categories.news]")])
     assert run_import(store) == 0
     assert capsys.readouterr().out.splitlines()[-1] == SUMMARY_LINE
-    assert len(scan(store)) == 22
+    assert len(scan(store)) == 24
     assert '[categories.news]\ntitle = "News"' in (store.root / "site.toml").read_text()
 
 
@@ -438,9 +450,9 @@ def test_a_guid_or_link_the_store_already_has_is_not_imported_twice(
         "its link https://blog.example.com/2024/04/short-note-1/ is short-note-1.md's too"
     )
     assert out[-1].startswith(
-        "created 20, updated 0, unchanged 0, left alone 0; skipped 9 (2 clash,"
+        "created 22, updated 0, unchanged 0, left alone 0; skipped 9 (2 clash,"
     )
-    assert len(scan(store)) == 22  # every file valid: nothing the service would reject
+    assert len(scan(store)) == 24  # every file valid: nothing the service would reject
 
 
 def test_titles_as_wordpress_feeds_show_them(
@@ -491,6 +503,6 @@ def test_a_post_the_store_would_reject_is_reported_and_left_out(
     assert problem.endswith(
         "2024/04/short-note-4.md: body: its HTML is nested more than 256 elements deep"
     )
-    assert out[-1].startswith("created 21, updated 0, unchanged 0, left alone 0; skipped 8 (")
+    assert out[-1].startswith("created 23, updated 0, unchanged 0, left alone 0; skipped 8 (")
     assert "1 invalid" in out[-1]
-    assert len(scan(store)) == 21
+    assert len(scan(store)) == 23

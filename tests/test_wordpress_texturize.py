@@ -11,8 +11,16 @@ from lxml import etree
 from feedsvc.wordpress.content import post_html
 from feedsvc.wordpress.texturize import WORDPRESS_SHORTCODES, texturize
 
+from .checks import html_text
 from .factories import make_app
-from .wordpress import FIXTURES, WORDPRESS_FEED_ALL, run_import, wordpress_store
+from .wordpress import (
+    FIXTURES,
+    WORDPRESS_FEED_ALL,
+    WXR_1_2,
+    posts_by_title,
+    run_import,
+    wordpress_store,
+)  # fmt: skip
 
 
 def test_texturize_gives_what_wordpress_gives() -> None:
@@ -54,20 +62,34 @@ def test_post_html_texturizes_text_but_not_shortcode_tags_or_pre() -> None:
     )
 
 
-def test_titles_are_wordpress_feed_titles(tmp_path: Path) -> None:
+def test_titles_and_excerpts_are_wordpress_feeds(tmp_path: Path) -> None:
+    """Titles texturized as the_title makes them; a hand-written excerpt as written (the
+    feed's the_excerpt_rss does not texturize)."""
     store = wordpress_store(tmp_path / "store", items_per_feed=100)
     assert run_import(store) == 0
-    ours = etree.fromstring(
-        make_app(store, tmp_path / "state").test_client().get("/feeds/all.rss").data
-    )
-    served = {item.findtext("guid"): item.findtext("title") for item in ours.iter("item")}
+    client = make_app(store, tmp_path / "state").test_client()
+    ours = etree.fromstring(client.get("/feeds/all.rss").data)
+    served = {item.findtext("guid"): item for item in ours.iter("item")}
+    excerpts = {
+        item.findtext("guid"): item.findtext(f"{{{WXR_1_2}excerpt/}}encoded")
+        for item in posts_by_title().values()
+    }
     wordpress = etree.parse(str(WORDPRESS_FEED_ALL)).getroot()
-    compared = 0
+    titles = excerpts_compared = 0
     for item in wordpress.iter("item"):
         title = item.findtext("title") or ""
         if title.startswith("Protected: "):  # feedsvc: a draft, never served
             continue
-        assert served[item.findtext("guid")] == title
-        compared += 1
-    assert compared == 17
-    assert any("\u201c" in title for title in served.values() if title)
+        guid = item.findtext("guid")
+        assert served[guid].findtext("title") == title
+        titles += 1
+        if excerpts.get(guid):
+            ours_text = html_text(served[guid].findtext("description") or "").split()
+            assert ours_text == html_text(item.findtext("description") or "").split()
+            excerpts_compared += 1
+    assert (titles, excerpts_compared) == (19, 2)
+    typography = served["https://blog.example.com/2024/02/typography-quotes-dashes-and-an-ellipsis"]
+    assert typography.findtext("title") == (
+        "Typography: \u201cquotes\u201d, dashes \u2014 and an ellipsis\u2026"
+    )
+    assert 'keeps "straight" quotes -- as' in (typography.findtext("description") or "")

@@ -16,7 +16,7 @@ from html import unescape
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from ..model import SLUG_PATTERN
+from ..model import SLUG_PATTERN, article_slug_problem, slug_path
 from ..sanitize import html_to_text
 from ..store import slugify
 from .content import markdown_body, post_html
@@ -95,9 +95,9 @@ def map_post(
     updated = max(updated, published)  # never before published (the store's rule)
 
     name = _file_name(unquote(item.post_name)) or slugify(title) or f"post-{item.post_id}"
-    slug = name if SLUG_PATTERN.fullmatch(name) else slugify(name) or f"post-{item.post_id}"
+    slug = _slug(name) or f"post-{item.post_id}"
     folder = f"{published.year:04}/{published.month:02}"
-    link = f"{base_url}/{folder}/{slug}/"
+    link = f"{base_url}/{folder}/{slug_path(slug)}/"
     given_link = ""
     served = item.status in SERVED_STATUSES and not item.has_password
     if served and _http_url(item.link) and item.link != link:
@@ -118,8 +118,8 @@ def map_post(
     author = index.authors.get(item.creator, item.creator)
     if author.strip():
         lines.append(f"author: {_quoted(author)}")
-    if slug != name:
-        lines.append(f"slug: {slug}")
+    if slug != slugify(name):  # the store's default: the file name, folded to ASCII
+        lines.append(f"slug: {_quoted(slug)}")
     summary = markdown_body(item.excerpt.strip())
     if summary:
         lines.append(f"summary: {_quoted(summary)}")
@@ -164,6 +164,13 @@ def _local(text: str, zone: ZoneInfo) -> datetime | None:
         return datetime.strptime(text, _WP_DATE).replace(tzinfo=zone)
     except ValueError:
         return None
+
+
+def _slug(name: str) -> str:
+    """The article slug for a decoded post name: the name itself in lower case (any script,
+    as WordPress keeps it), else folded to ASCII."""
+    lower = name.lower()
+    return slugify(name) if article_slug_problem(lower) else lower
 
 
 def _file_name(name: str) -> str:
