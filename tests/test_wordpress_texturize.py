@@ -57,6 +57,11 @@ def test_post_html_texturizes_text_but_not_shortcode_tags_or_pre() -> None:
     assert inline.html == (
         '<figure><img src="a.jpg" /><figcaption>It&#8217;s here</figcaption></figure>'
     )
+    # [embed] is a link before the typography (WordPress: priority 8): the URL stays whole.
+    embed = post_html("[embed]https://v.example/a--b...[/embed]")
+    assert embed.html == (
+        '<p><a href="https://v.example/a--b...">https://v.example/a&#8211;b&#8230;</a></p>'
+    )
     assert post_html("<pre>'a' -- b</pre>\n\n'c'").html == (
         "<pre>'a' -- b</pre>\n<p>&#8216;c&#8217;</p>"
     )

@@ -122,11 +122,12 @@ def _replace_in_tags(text: str, needle: str, replacement: str) -> str:
 
 # WordPress's get_shortcode_regex() with any name: [name attrs], [name attrs /],
 # [name attrs]content[/name], and [[name]] (escaped: shown as [name]).
-_SHORTCODE = re.compile(
-    r"\[(\[?)([A-Za-z][\w-]*)(?![\w-])([^\]/]*(?:/(?!\])[^\]/]*)*?)"
-    r"(?:(/)\]|\](?:([^\[]*+(?:\[(?!/\2\])[^\[]*+)*+)\[/\2\])?)(\]?)",
-    _A,
+_SHORTCODE_SHAPE = (
+    r"\[(\[?)(NAME)(?![\w-])([^\]/]*(?:/(?!\])[^\]/]*)*?)"
+    r"(?:(/)\]|\](?:([^\[]*+(?:\[(?!/\2\])[^\[]*+)*+)\[/\2\])?)(\]?)"
 )
+_SHORTCODE = re.compile(_SHORTCODE_SHAPE.replace("NAME", r"[A-Za-z][\w-]*"), _A)
+_EMBED_SHORTCODE = re.compile(_SHORTCODE_SHAPE.replace("NAME", "embed"), _A)
 _ATTRIBUTES = re.compile(
     r"""([\w-]+)\s*=\s*"([^"]*)"(?:\s|$)|([\w-]+)\s*=\s*'([^']*)'(?:\s|$)"""
     r"""|([\w-]+)\s*=\s*([^\s'"]+)(?:\s|$)|"([^"]*)"(?:\s|$)|'([^']*)'(?:\s|$)|(\S+)(?:\s|$)"""
@@ -157,13 +158,13 @@ def post_html(content: str) -> PostHtml:
     dropped, typography as ``wptexturize`` makes it, ``wpautop`` for classic content,
     ``[caption]`` as a figure, other shortcodes removed (named in ``removed_shortcodes``)."""
     text = content.replace("\r\n", "\n").replace("\r", "\n")
-    text = _link_embeds(text)
+    removed: list[str] = []
+    text = _embed_shortcodes(_link_embeds(text), removed)
     has_blocks = "<!-- wp:" in text
     text = _BLOCK_COMMENT.sub("", text)
     # Shortcode tags keep their text (attributes stay straight-quoted for _attributes), as
     # the registered ones do in WordPress: its own, and those the importer will remove.
     text = texturize(text, _CORE_SHORTCODES | _shortcode_names(text))
-    removed: list[str] = []
     # Shortcodes first: a [caption] becomes a <figure>, which wpautop leaves unwrapped as
     # WordPress's shortcode_unautop does for the shortcode.
     text = _shortcodes(text, removed)
@@ -194,12 +195,24 @@ def _shortcodes(text: str, removed: list[str]) -> str:
         if name in ("caption", "wp_caption"):
             return escaped_open + _figure(_attributes(attributes), inner) + escaped_close
         removed.append(name)
-        if name == "embed" and inner.strip():
-            url = escape(inner.strip())
-            return f'{escaped_open}<a href="{url}">{url}</a>{escaped_close}'
         return escaped_open + inner + escaped_close  # enclosed text is kept; the tags go
 
     return _SHORTCODE.sub(replace, text)
+
+
+def _embed_shortcodes(text: str, removed: list[str]) -> str:
+    """``[embed]URL[/embed]`` as a link, before the typography (WP_Embed::run_shortcode runs
+    at priority 8, before wptexturize, which would change the URL's "--" or "...")."""
+
+    def replace(match: re.Match[str]) -> str:
+        escaped_open, _, _, _, inner, escaped_close = match.groups()
+        if escaped_open == "[" and escaped_close == "]":
+            return match[0]  # "[[embed]]": _shortcodes shows it as text
+        removed.append("embed")
+        url = escape((inner or "").strip())
+        return escaped_open + (f'<a href="{url}">{url}</a>' if url else "") + escaped_close
+
+    return _EMBED_SHORTCODE.sub(replace, text)
 
 
 def _shortcode_names(text: str) -> frozenset[str]:
