@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedsvc.errors import ArticleError
 from feedsvc.model import Site
@@ -89,3 +92,25 @@ def test_the_default_slug_from_a_file_name_is_still_ascii() -> None:
     assert parse_slug(site, None, "2025/müller-studie.md").endswith("/2025/03/muller-studie/")
     with pytest.raises(ArticleError, match="is empty: give a slug"):
         parse_slug(site, None, "2025/Привет.md")
+
+
+def link_or_error(slug: str) -> str | ArticleError:
+    try:
+        return parse_slug(make_site(), json.dumps(slug, ensure_ascii=False))  # YAML, quoted
+    except ArticleError as error:
+        return error
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+# Any text YAML keeps as it is in a double-quoted scalar (no line breaks, which it folds).
+@given(st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"]), max_size=30))
+def test_any_slug_is_rejected_or_linked_as_an_ascii_uri_that_decodes_to_it(slug: str) -> None:
+    outcome = link_or_error(slug)
+    if isinstance(outcome, ArticleError):
+        assert outcome.field == "slug"
+        assert "\n" not in str(outcome)
+        return
+    assert outcome.isascii()
+    assert outcome.isprintable()
+    segment = urlsplit(outcome).path.split("/")[-2]
+    assert unquote(segment, errors="strict") == (slug.strip() or "a1")  # a blank one: the file's
