@@ -2,10 +2,10 @@
 
 WordPress makes ``content:encoded`` from the stored text with filters on ``the_content``:
 embeds (priority 8), blocks (9), ``wptexturize`` and then ``wpautop`` (10, the latter skipped
-for block-editor content) and shortcodes (11). ``post_html`` follows that order (typography:
-texturize.py). ``wpautop`` is a line-by-line port of
-WordPress 6.1's (wp-includes/formatting.php, GPL-2.0-or-later), with its PCRE patterns read as
-ASCII: PHP's ``\\s`` does not match a no-break space, which WordPress content holds often.
+for block-editor content) and shortcodes (11). ``post_html`` follows that order; the
+typography is texturize.py's. ``wpautop`` is a line-by-line port of WordPress 6.1's
+(wp-includes/formatting.php, GPL-2.0-or-later), with its PCRE patterns read as ASCII: PHP's
+``\\s`` does not match a no-break space, which WordPress content holds often.
 
 ``markdown_body`` then shapes the HTML so that CommonMark passes it through untouched: one HTML
 block (CommonMark 4.6, kind 6) that starts with ``<div>`` and has no blank line, so a line of

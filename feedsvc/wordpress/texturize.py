@@ -2,9 +2,10 @@
 
 Straight quotes become curly ones (or primes after a digit: 9' and 9"), ``---`` and a ``--``
 between spaces an em dash, other ``--`` and a ``-`` between spaces an en dash, ``...`` an
-ellipsis, ``1x2`` a multiplication sign, ``(tm)`` a trademark sign, and a bare ``&`` in text
-``&#038;``; text inside ``<pre>``, ``<code>``, ``<kbd>``, ``<style>``, ``<script>``, ``<tt>``
-and the ``[code]`` shortcode, and HTML comments, tags and shortcode tags stay as they are.
+ellipsis, ``1x2`` a multiplication sign, ``(tm)`` a trademark sign, and a bare ``&``
+``&#038;``. Text inside ``<pre>``, ``<code>``, ``<kbd>``, ``<style>``, ``<script>``, ``<tt>``
+and a registered ``[code]`` shortcode, HTML comments, and the text of tags and of registered
+shortcode tags stay as they are.
 
 A port of WordPress 6.1's ``wptexturize`` and ``wptexturize_primes`` (wp-includes/formatting.php,
 GPL-2.0-or-later), with the English (en_US) characters, no plugin filters, and PHP's PCRE
