@@ -36,7 +36,7 @@ from .fields import Fields, one_line, shown
 # What a record or a text is made of changes with this module, fields.py, frontmatter.py and
 # sanitize.py: bump this number with any change to what they give for the same file, and the
 # records and texts kept in the state database are made again (state.py).
-PARSER_VERSION = 4
+PARSER_VERSION = 5
 
 # Larger files are rejected unread: no article needs a megabyte, and a runaway export must not
 # exhaust memory.
