@@ -26,7 +26,7 @@ from cachetools import LRUCache
 
 from .catalog import Catalog, FeedDocument
 from .keeper import Clock, KeeperPolicy, StoreKeeper
-from .model import FeedKey, Partner, Problem, Scope, Site
+from .model import FeedKey, Partner, Problem, Site
 from .opml import CONTENT_TYPE as OPML_CONTENT_TYPE
 from .opml import render_opml
 from .pages import render_index
@@ -248,9 +248,6 @@ class FeedService:
         )  # fmt: skip
         assert rendered is not None  # a page always exists
         return rendered
-
-    def has_scope(self, scope: Scope) -> bool:
-        return self._current_view().catalog.entry(scope) is not None
 
     def health(self) -> Health:
         """The store's state, after a rescan if one is due."""

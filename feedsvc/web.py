@@ -123,7 +123,7 @@ def _document_response(
 
 def _redirect_to(key: FeedKey | None) -> BaseResponse:
     svc = service()
-    if key is None or not svc.has_scope(key.scope):
+    if key is None or svc.catalog().entry(key.scope) is None:
         raise NotFound()
     # The target comes from base_url and a validated slug, never from Host or the raw path.
     return redirect(feed_url(svc.settings.site, key), code=301)

@@ -64,7 +64,6 @@ class StoreReader:
         self.sweeps = Sweeps(root, self.policy)
         # What is kept in the state database, and the bytes of each version served.
         self.saved = SavedEntries(state, root, site, self.policy.unsaved_bytes)
-        self._entries: dict[str, Entry] = {}
         self._unlisted: dict[str, str] = {}  # folder -> why it was not listed
         self._snapshot = StoreSnapshot(articles=(), problems=(), version=0)
         self.unavailable: str | None = None  # why the last scan could not read the store
@@ -72,7 +71,7 @@ class StoreReader:
         self._rejected_now = 0  # files rejected by the current scan
         self._lock = threading.Lock()  # held by a scan
         with paused_gc():
-            self._entries = self.saved.restore()
+            self._entries: dict[str, Entry] = self.saved.restore()
             # True when the snapshot comes from the state database: the store is not swept.
             self.restored = bool(self._entries)
             if self.restored:
@@ -93,8 +92,6 @@ class StoreReader:
         """Write what changed since the last call to the state database (seconds for
         100,000 new files: call it off the request path)."""
         self.saved.save(self._entries)
-
-    # --- scanning -------------------------------------------------------------------------
 
     def scan(self) -> StoreSnapshot:
         """Look at the store once more; the same snapshot object if nothing changed.

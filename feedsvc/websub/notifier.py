@@ -163,8 +163,6 @@ class Notifier:
         self._outbox: Outbox | None = None  # loaded once elected, None otherwise
         self._outbox_lock = threading.Lock()  # for pending() from other threads
 
-    # public
-
     def start(self) -> None:
         """Start the thread (idempotent)."""
         if self._thread is None or not self._thread.is_alive():
@@ -208,8 +206,6 @@ class Notifier:
         if outbox is not None:
             self._check(outbox)
             self._deliver(outbox)
-
-    # the thread
 
     def _run(self) -> None:
         while not self._stopping.is_set():
