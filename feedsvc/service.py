@@ -17,7 +17,7 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -117,7 +117,7 @@ class _View:
     partner_documents: LRUCache[PartnerKey, RenderedDocument]
     partner_catalogs: dict[Partner, Catalog] = field(default_factory=dict)
     # The documents of the view before, served while this view renders its own.
-    previous: dict[object, RenderedDocument] = field(default_factory=dict)
+    previous: Mapping[Any, RenderedDocument] = field(default_factory=dict)
     # The documents being rendered now, each by one thread; the event is set when it is done.
     rendering: dict[object, threading.Event] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -389,9 +389,11 @@ def _new_view(
     # The bytes the view before served; if it rendered none (views replaced quickly, one after
     # the other), the ones it had from the view before it. One generation only: the documents
     # of scopes that went must not stay in memory.
-    previous: dict[object, RenderedDocument] = {}
+    previous: Mapping[Any, RenderedDocument] = {}
     if before is not None:
-        previous = dict(before.documents.items()) if before.documents else before.previous
+        # (dict(a dict) is one C call that keeps the hashes, where iterating its items could call
+        # FeedKey.__hash__, let another thread in, and meet its write)
+        previous = dict(before.documents) if before.documents else before.previous
     return _View(
         snapshot=snapshot,
         catalog=catalog,
