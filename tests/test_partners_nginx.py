@@ -1,5 +1,5 @@
 """deploy/nginx.conf with partner feeds, for real: nginx never answers a partner from its cache,
-never stores a partner answer, and logs no token."""
+never stores a partner answer, passes a partner's validators through (304), and logs no token."""
 
 from __future__ import annotations
 
@@ -38,24 +38,30 @@ def test_nginx_keeps_partner_answers_out_of_its_cache_and_tokens_out_of_its_log(
         public = site.nginx.get(FEED)
         assert (public.status, public.cache) == (200, "MISS")
         assert site.nginx.get(FEED).cache == "HIT"
-        # A Bearer request is never answered with the public copy, nor stored.
+        # A Bearer request never reaches the cache: not answered with the public copy, nor
+        # stored (no X-Cache-Status: the cache was not asked).
         for _ in range(2):
             partner = site.nginx.get(FEED, {"Authorization": f"Bearer {token}"})
-            assert (partner.status, partner.cache) == (200, "BYPASS")
+            assert (partner.status, partner.cache) == (200, "")
             assert [e.title for e in check_feed(partner.body).entries] == ["Energy"]
             assert partner.headers["Cache-Control"].startswith("private")
+        # A partner polling with its validators gets feedsvc's 304, by Bearer and by URL.
+        bearer = {"Authorization": f"Bearer {token}"}
+        revalidated = site.nginx.get(FEED, bearer | {"If-None-Match": partner.headers["ETag"]})
+        assert (revalidated.status, revalidated.body) == (304, b"")
         again = site.nginx.get(FEED)
         assert (again.cache, again.body) == ("HIT", public.body)
         # The partner address: every request reaches feedsvc, none is stored.
         path = f"/partners/{token}/feeds/all.atom"
         for _ in range(2):
             reply = site.nginx.get(path)
-            assert reply.status == 200
-            assert reply.cache != "HIT"
+            assert (reply.status, reply.cache) == (200, "")
             assert [e.title for e in check_feed(reply.body).entries] == ["Energy"]
+        polled = site.nginx.get(path, {"If-None-Match": reply.headers["ETag"]})
+        assert (polled.status, polled.body) == (304, b"")
         redacted = "/partners/[redacted]/feeds/all.atom"
-        assert feedsvc.statuses(redacted, at_least=2) == [200, 200]
-        assert feedsvc.statuses(FEED, at_least=3) == [200, 200, 200]  # 1 public + 2 Bearer
+        assert feedsvc.statuses(redacted, at_least=3) == [200, 200, 304]
+        assert feedsvc.statuses(FEED, at_least=4) == [200, 200, 200, 304]  # public, Bearer
         # An unknown token gets the body of an unknown feed.
         unknown = site.nginx.get(f"/partners/{new_token()}/feeds/all.atom")
         nothing = site.nginx.get("/feeds/nothing.atom")
