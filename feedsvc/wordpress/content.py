@@ -2,10 +2,11 @@
 
 WordPress makes ``content:encoded`` from the stored text with filters on ``the_content``:
 embeds (priority 8), blocks (9), ``wptexturize`` and then ``wpautop`` (10, the latter skipped
-for block-editor content) and shortcodes (11). ``post_html`` follows that order; the
-typography is texturize.py's. ``wpautop`` is a line-by-line port of WordPress 6.1's
-(wp-includes/formatting.php, GPL-2.0-or-later), with its PCRE patterns read as ASCII: PHP's
-``\\s`` does not match a no-break space, which WordPress content holds often.
+for block-editor content), ``capital_P_dangit`` and shortcodes (11) and ``convert_smilies``
+(20). ``post_html`` follows that order (but for the shortcodes: see there); the typography is
+texturize.py's, the last two filters filters.py's. ``wpautop`` is a line-by-line port of
+WordPress 6.1's (wp-includes/formatting.php, GPL-2.0-or-later), with its PCRE patterns read
+as ASCII: PHP's ``\\s`` does not match a no-break space, which WordPress content holds often.
 
 ``markdown_body`` then shapes the HTML so that CommonMark passes it through untouched: one HTML
 block (CommonMark 4.6, kind 6) that starts with ``<div>`` and has no blank line, so a line of
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
+from .filters import capital_p_dangit, convert_smilies
 from .texturize import WORDPRESS_SHORTCODES, texturize
 
 _A = re.ASCII
@@ -156,7 +158,8 @@ class PostHtml:
 def post_html(content: str) -> PostHtml:
     """The stored content of a post as its feed's HTML: embeds as links, block comments
     dropped, typography as ``wptexturize`` makes it, ``wpautop`` for classic content,
-    ``[caption]`` as a figure, other shortcodes removed (named in ``removed_shortcodes``)."""
+    ``[caption]`` as a figure, other shortcodes removed (named in ``removed_shortcodes``),
+    "Wordpress" as "WordPress" and smiley codes as emoji."""
     text = content.replace("\r\n", "\n").replace("\r", "\n")
     removed: list[str] = []
     text = _embed_shortcodes(_link_embeds(text), removed)
@@ -170,6 +173,10 @@ def post_html(content: str) -> PostHtml:
     text = _shortcodes(text, removed)
     if not has_blocks:  # WordPress skips wpautop for block-editor content (do_blocks)
         text = wpautop(text)
+    # WordPress runs capital_P_dangit before its shortcodes: a "Wordpress" right after a
+    # shortcode's "]" or opening a caption="..." stays as written in its feed, and may be
+    # changed here, where the shortcodes are already gone.
+    text = convert_smilies(capital_p_dangit(text))
     return PostHtml(text.strip("\n"), tuple(removed))
 
 

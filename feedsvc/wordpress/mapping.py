@@ -20,6 +20,7 @@ from ..model import SLUG_PATTERN, article_slug_problem, slug_path
 from ..sanitize import html_to_text
 from ..store import slugify
 from .content import markdown_body, post_html
+from .filters import capital_p_dangit_title
 from .texturize import texturize
 from .wxr import Item
 
@@ -82,8 +83,9 @@ def map_post(
         return Skipped("status trash")
     if item.status not in DRAFT_STATUSES | SERVED_STATUSES:
         return Skipped(f"status {item.status or '(none)'}")
-    # As WordPress's feed shows it: typography (the_title's wptexturize), no tags, no entities.
-    title = html_to_text(texturize(item.title))
+    # As WordPress's feed shows it: the_title's wptexturize and capital_P_dangit, no tags,
+    # no entities.
+    title = html_to_text(capital_p_dangit_title(texturize(item.title)))
     if not title:
         return Skipped("no title")
     if not item.post_id.isdigit():
