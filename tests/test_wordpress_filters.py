@@ -1,10 +1,11 @@
 """capital_P_dangit and convert_smilies as WordPress's feed applies them: the ports against
-WordPress 6.1's own output (filters-cases.json)."""
+WordPress 6.1's own output (filters-cases.json), and the imported fixture post that uses both."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from feedsvc.wordpress.content import post_html
 from feedsvc.wordpress.filters import (
@@ -14,7 +15,9 @@ from feedsvc.wordpress.filters import (
     convert_smilies,
 )
 
-from .wordpress import FIXTURES
+from .checks import check_feed
+from .factories import make_app
+from .wordpress import FIXTURES, run_import, wordpress_store
 
 CASES = json.loads((FIXTURES / "filters-cases.json").read_text(encoding="utf-8"))
 # WordPress's one image smiley; feedsvc keeps its code as text (filters.py).
@@ -59,3 +62,22 @@ def test_post_html_applies_the_filters_in_wordpress_order() -> None:
         "<p>&#8220;WordPress&#8221; \U0001f642</p>\n<p>WordPress \U0001f609</p>\n"
         "<pre>:) WordPress</pre>"
     )
+
+
+def test_imported_post_has_wordpress_title_and_emoji(tmp_path: Path) -> None:
+    store = wordpress_store(tmp_path / "store", items_per_feed=100)
+    assert run_import(store) == 0
+    client = make_app(store, tmp_path / "state").test_client()
+    feed = check_feed(client.get("/feeds/all.rss").data)
+    (entry,) = [e for e in feed.entries if e.title.startswith("Leaving")]
+    # the_title has capital_P_dangit but no convert_smilies.
+    assert entry.title == "Leaving WordPress :)"
+    body = entry.content[0].value
+    assert "WordPress ran this blog" in body
+    assert "\u201cWordPress\u201d site" in body
+    for emoji in ("\U0001f642", "\U0001f609", "\U0001f600"):  # :) ;-) :D
+        assert emoji in body
+    assert "<code>:) stays a code here</code>" in body
+    assert "wordpress.org/Wordpress in a path" in body
+    assert "s.w.org" not in body
+    assert "<img" not in body

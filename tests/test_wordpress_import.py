@@ -38,7 +38,7 @@ from .wordpress import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SUMMARY_LINE = (
-    "created 24, updated 0, unchanged 0, left alone 0; "
+    "created 25, updated 0, unchanged 0, left alone 0; "
     "skipped 7 (1 status trash, 1 type attachment, 1 type book, 1 type nav_menu_item, 3 type page)"
 )
 
@@ -205,7 +205,7 @@ def test_content_matches_wordpress_feed(tmp_path: Path) -> None:
         theirs = sanitize_html(item.findtext(CONTENT) or "", "https://blog.example.com/")
         assert comparable(served[item.findtext("guid")]) == comparable(theirs), title
         compared += 1
-    assert compared == 18
+    assert compared == 19
 
 
 def test_marker_line_is_ignored_alike_by_both_front_matter_readers(
@@ -213,7 +213,7 @@ def test_marker_line_is_ignored_alike_by_both_front_matter_readers(
 ) -> None:
     store, _, _ = imported
     files = sorted(store.root.rglob("*.md"))
-    assert len(files) == 24
+    assert len(files) == 25
     for path in files:
         header, _ = split_front_matter(path.read_text(encoding="utf-8"))
         assert header.startswith("# imported from WordPress post ")
@@ -243,7 +243,7 @@ def test_rerun_updates_adds_and_leaves_hand_edits_alone(
 
     assert run_import(store, later) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1].startswith("created 1, updated 1, unchanged 20, left alone 2;")
+    assert out[-1].startswith("created 1, updated 1, unchanged 21, left alone 2;")
     left_alone = [line.rsplit(": ", 1)[1] for line in out if line.startswith("changed by hand")]
     assert sorted(left_alone) == ["2024/03/a-captioned-photo.md", "2024/04/short-note-2.md"]
     after = tree_state(store.root)
@@ -252,17 +252,17 @@ def test_rerun_updates_adds_and_leaves_hand_edits_alone(
     assert b"Note number one." in after["2024/04/first-note.md"]
     assert "2024/04/short-note-5.md" in after
     articles = scan(store)
-    assert len(articles) == 24  # no duplicate
+    assert len(articles) == 25  # no duplicate
 
     # --overwrite replaces the hand-edited files with the export's version.
     assert run_import(store, later, "--overwrite") == 0
     assert (
-        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 2, unchanged 22,")
+        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 2, unchanged 23,")
     )
     assert "Before the figure." in hand.read_text()
     assert run_import(store, later) == 0
     assert (
-        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 0, unchanged 24,")
+        capsys.readouterr().out.splitlines()[-1].startswith("created 0, updated 0, unchanged 25,")
     )
 
 
@@ -301,7 +301,7 @@ def test_wxr_1_1_and_an_id_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run_import(store, older, "--id-prefix", "blog-") == 0
     assert capsys.readouterr().out.splitlines()[-1] == SUMMARY_LINE
     articles = scan(store)
-    assert len(articles) == 24
+    assert len(articles) == 25
     assert all(key.startswith("blog-") for key in articles)
     assert articles["blog-11"].image is not None
 
@@ -430,7 +430,7 @@ def test_a_site_toml_without_categories_gets_them(
     store.write_site(site[: site.index("[categories.news]")])
     assert run_import(store) == 0
     assert capsys.readouterr().out.splitlines()[-1] == SUMMARY_LINE
-    assert len(scan(store)) == 24
+    assert len(scan(store)) == 25
     assert '[categories.news]\ntitle = "News"' in (store.root / "site.toml").read_text()
 
 
@@ -450,9 +450,9 @@ def test_a_guid_or_link_the_store_already_has_is_not_imported_twice(
         "its link https://blog.example.com/2024/04/short-note-1/ is short-note-1.md's too"
     )
     assert out[-1].startswith(
-        "created 22, updated 0, unchanged 0, left alone 0; skipped 9 (2 clash,"
+        "created 23, updated 0, unchanged 0, left alone 0; skipped 9 (2 clash,"
     )
-    assert len(scan(store)) == 24  # every file valid: nothing the service would reject
+    assert len(scan(store)) == 25  # every file valid: nothing the service would reject
 
 
 def test_titles_as_wordpress_feeds_show_them(
@@ -503,6 +503,6 @@ def test_a_post_the_store_would_reject_is_reported_and_left_out(
     assert problem.endswith(
         "2024/04/short-note-4.md: body: its HTML is nested more than 256 elements deep"
     )
-    assert out[-1].startswith("created 23, updated 0, unchanged 0, left alone 0; skipped 8 (")
+    assert out[-1].startswith("created 24, updated 0, unchanged 0, left alone 0; skipped 8 (")
     assert "1 invalid" in out[-1]
-    assert len(scan(store)) == 23
+    assert len(scan(store)) == 24

@@ -92,7 +92,7 @@ def test_titles_and_excerpts_are_wordpress_feeds(tmp_path: Path) -> None:
             ours_text = html_text(served[guid].findtext("description") or "").split()
             assert ours_text == html_text(item.findtext("description") or "").split()
             excerpts_compared += 1
-    assert (titles, excerpts_compared) == (19, 2)
+    assert (titles, excerpts_compared) == (20, 2)
     typography = served["https://blog.example.com/2024/02/typography-quotes-dashes-and-an-ellipsis"]
     assert typography.findtext("title") == (
         "Typography: \u201cquotes\u201d, dashes \u2014 and an ellipsis\u2026"
