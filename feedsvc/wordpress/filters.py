@@ -69,8 +69,8 @@ def convert_smilies(html: str) -> str:
 
     WordPress writes the emoji character too; its feed then turns every emoji into an
     ``<img>`` loaded from s.w.org (``wp_staticize_emoji`` on the_content_feed). feedsvc
-    keeps the character: a feed of ours loads nothing from a third party, and readers show
-    emoji themselves."""
+    keeps the character: an image from s.w.org would have every reader fetch each emoji from
+    a third party's server, and readers show the character themselves."""
     if _ANY_CODE.search(html) is None:
         return html
     parts = _TAG.split(html)
