@@ -4,6 +4,7 @@ characters a slug may not hold rejected with a one-line reason (issue 14)."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -113,4 +114,11 @@ def test_any_slug_is_rejected_or_linked_as_an_ascii_uri_that_decodes_to_it(slug:
     assert outcome.isascii()
     assert outcome.isprintable()
     segment = urlsplit(outcome).path.split("/")[-2]
-    assert unquote(segment, errors="strict") == (slug.strip() or "a1")  # a blank one: the file's
+    composed = unicodedata.normalize("NFC", slug.strip())  # one spelling per slug
+    assert unquote(segment, errors="strict") == (composed or "a1")  # a blank one: the file's
+
+
+def test_a_decomposed_slug_links_as_the_composed_one() -> None:
+    decomposed = unicodedata.normalize("NFD", "müller-studie")
+    assert decomposed != "müller-studie"
+    assert parse_slug(make_site(), decomposed) == MUELLER_LINK

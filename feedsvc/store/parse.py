@@ -188,7 +188,8 @@ def parse_front_matter(header: str, *, path: str, site: Site, version: str) -> A
     language = fields.text("language") or site.language
     if not LANGUAGE_PATTERN.fullmatch(language):
         raise ArticleError(path, f"{shown(language)} is not a language tag like 'en'", "language")
-    slug = fields.text("slug") or slugify(Path(path).stem)
+    # One spelling per slug: a decomposed "ü" (as macOS writes it) links as the composed one.
+    slug = unicodedata.normalize("NFC", fields.text("slug")) or slugify(Path(path).stem)
     if problem := article_slug_problem(slug):
         raise ArticleError(path, f"{shown(slug)} {problem}", "slug")
     guid = fields.text("guid", max_length=MAX_GUID_LENGTH)

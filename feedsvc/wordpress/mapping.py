@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -171,7 +172,7 @@ def _local(text: str, zone: ZoneInfo) -> datetime | None:
 def _slug(name: str) -> str:
     """The article slug for a decoded post name: the name itself in lower case (any script,
     as WordPress keeps it), else folded to ASCII."""
-    lower = name.lower()
+    lower = unicodedata.normalize("NFC", name.lower())  # as the store reads a slug
     return slugify(name) if article_slug_problem(lower) else lower
 
 
