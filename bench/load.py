@@ -51,14 +51,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import summarize, table  # noqa: E402
-from bench.servers import HOST, free_port, get, start_granian, stop_server  # noqa: E402
+from bench.servers import HOST, get  # noqa: E402
 from feedsvc import create_app  # noqa: E402
 from feedsvc.keeper import KeeperPolicy  # noqa: E402
 from feedsvc.model import FEED_FORMATS  # noqa: E402
 from feedsvc.service import Policy  # noqa: E402
 from feedsvc.settings import load_settings  # noqa: E402
 from tests.checks import check_document  # noqa: E402
-from tests.servers import start_gunicorn  # noqa: E402
+from tests.servers import (  # noqa: E402
+    free_port,
+    start_granian,
+    start_gunicorn,
+    stop_process,
+)
 
 SERVERS = ("gunicorn", "granian")
 
@@ -336,7 +341,7 @@ def measure(server: str, args: argparse.Namespace) -> Run:
     finally:
         if editor is not None and editor.is_alive():
             editor.terminate()
-        stop_server(process)
+        stop_process(process)
         server_log.close()
         shutil.rmtree(work, ignore_errors=True)  # a SetupError carries the server's log
     return Run(server, load, samples, changes, settle, (before, after))

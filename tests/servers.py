@@ -148,11 +148,7 @@ class Gunicorn:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait(timeout=30)
-        if self.process.stderr:
-            self.process.stderr.close()
+        stop_process(self.process)
 
 
 @contextmanager
@@ -183,26 +179,55 @@ def granian_server(
     """deploy/granian.sh on a free port, ready to answer; yields its base URL; always stopped.
     ``log`` takes its output (the access log, when FEEDSVC_ACCESS_LOG is on)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "GRANIAN": str(Path(sys.executable).parent / "granian"),
-        "FEEDSVC_ARTICLES_DIR": str(store_root),
-        "FEEDSVC_STATE_DIR": str(state),
-        "FEEDSVC_BIND": f"127.0.0.1:{port}",
-        **env,
-    }
-    process = subprocess.Popen(
-        [str(REPO / "deploy" / "granian.sh")], cwd=REPO, env=env,
-        stdout=log, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process = start_granian(store_root, state, port, env=env, stdout=log, stderr=subprocess.PIPE)
     try:
         wait_until_listening(port, process, "granian")
         yield f"http://127.0.0.1:{port}"
     finally:
+        stop_process(process)
+
+
+def start_granian(
+    store_root: Path,
+    state: Path,
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: IO[bytes] | int = subprocess.DEVNULL,
+    stderr: IO[bytes] | int = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """``deploy/granian.sh`` from the repository root (it execs granian: the process is the
+    server), serving ``store_root`` on 127.0.0.1:``port`` with its state in ``state``; ``env``
+    adds or overrides FEEDSVC_* variables. A pipe for the output must be read: a full one
+    stops the server."""
+    return subprocess.Popen(
+        [str(REPO / "deploy" / "granian.sh")],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "GRANIAN": str(Path(sys.executable).parent / "granian"),
+            "FEEDSVC_ARTICLES_DIR": str(store_root),
+            "FEEDSVC_STATE_DIR": str(state),
+            "FEEDSVC_BIND": f"127.0.0.1:{port}",
+            **(env or {}),
+        },
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """SIGTERM (the servers give requests in flight 30 s), then wait for the exit; SIGKILL if
+    it takes longer than ``timeout``. Closes the error pipe, if any."""
+    if process.poll() is None:
         process.terminate()
-        process.wait(timeout=30)
-        if process.stderr:
-            process.stderr.close()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stderr:
+        process.stderr.close()
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes], name: str) -> None:

@@ -20,7 +20,7 @@ from feedsvc.settings import load_settings
 
 from .checks import check_document, parse_xml
 from .factories import Clock, Store, make_app
-from .servers import NGINX, fetch, free_port, requires_nginx, wait_until_listening
+from .servers import NGINX, fetch, free_port, requires_nginx, stop_process, wait_until_listening
 
 needs_nginx = requires_nginx()
 
@@ -111,10 +111,7 @@ http {{
         wait_until_listening(port, process, "nginx")
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
+        stop_process(process)
 
 
 @needs_nginx
