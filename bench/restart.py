@@ -29,8 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.servers import free_port, start_granian, stop_process
+
 from .common import summarize, table
-from .servers import free_port, get, start_granian, stop_server
+from .servers import get
 from .store import START_PROBE, ensure_store, prepare_page_cache, probe
 
 # The state database's name in FEEDSVC_STATE_DIR (feedsvc/state.py, DATABASE_NAME).
@@ -65,25 +67,30 @@ def fill(store: Path, state: Path, log: Path, limit: float) -> str:
             deadline = time.monotonic() + limit
             etag = None
             while etag is None:
-                etag = _full_feed(port, server, deadline)
+                answer = _answer(port, server, deadline, log)
+                etag = answer[1] if answer is not None and answer[0] == 200 else None
+                time.sleep(POLL if etag is None else 0)
             while saved_files(state) < articles:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the state was not saved within {limit} s (see {log})")
                 time.sleep(0.5)  # saved in the background, from the first request on
             return etag
         finally:
-            stop_server(server)
+            stop_process(server)
 
 
-def _full_feed(port: int, server: subprocess.Popen[bytes], deadline: float) -> str | None:
+def _answer(
+    port: int, server: subprocess.Popen[bytes], deadline: float, log: Path
+) -> tuple[int, str | None] | None:
+    """The status and ETag of /feeds/all.rss now; None while nothing answers. RuntimeError when
+    granian exited or ``deadline`` (monotonic) passed."""
     if server.poll() is not None or time.monotonic() > deadline:
-        raise RuntimeError(f"granian exited or did not answer (status {server.poll()})")
+        raise RuntimeError(f"granian exited or did not answer (see {log})")
     try:
         status, headers, _ = get(port, FEED, timeout=60)
     except OSError:
-        time.sleep(POLL)
         return None
-    return headers["ETag"] if status == 200 else None
+    return status, headers.get("ETag")
 
 
 @dataclass
@@ -108,21 +115,16 @@ def restart(store: Path, state: Path, expected: str, workers: int, log: Path) ->
             outcome = Restart(0.0)
             deadline = time.monotonic() + 300
             while True:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"granian exited or did not answer (see {log})")
-                try:
-                    status, headers, _ = get(port, FEED, timeout=60)
-                except OSError:
-                    time.sleep(POLL)
-                    continue
-                if status == 200 and headers.get("ETag") == expected:
+                answer = _answer(port, server, deadline, log)
+                if answer == (200, expected):
                     outcome.seconds = time.perf_counter() - started
                     return outcome
-                outcome.other_answers += 1
-                outcome.statuses.add(status)
+                if answer is not None:
+                    outcome.other_answers += 1
+                    outcome.statuses.add(answer[0])
                 time.sleep(POLL)
         finally:
-            stop_server(server)
+            stop_process(server)
 
 
 def main() -> int:
