@@ -27,7 +27,6 @@ needs_nginx = requires_nginx()
 BASE = "https://news.example.com"
 GZIP = {"Accept-Encoding": "gzip"}
 # A feed address in an XML attribute or a JSON Feed's next_url.
-FEED_LINK = re.compile(rb'(?:href="|"next_url":")(https://news\.example\.com/feeds/[^"]+)')
 
 
 @pytest.fixture
