@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 with atheris.instrument_imports(include=["feedsvc"]):
     from feedsvc.errors import ArticleError
     from feedsvc.settings import build_site
-    from feedsvc.store import read_article_bytes
+    from feedsvc.store.parse import read_article_bytes
 
 from tests.checks import assert_served_safely
 

@@ -21,7 +21,7 @@ from feedsvc.model import FEED_FORMATS, SITE_SCOPE, FeedKey, Site
 from feedsvc.render import render_feed
 from feedsvc.settings import load_settings
 from feedsvc.state import State
-from feedsvc.store import StoreReader
+from feedsvc.store.reader import StoreReader
 from feedsvc.texts import Texts
 from feedsvc.timeline import visible
 

@@ -20,7 +20,8 @@ from .settings import Settings, env_config, load_settings, read_partners_file
 from .state import State
 from .stats import add_parser as add_stats_parser
 from .stats import run as run_stats
-from .store import StoreReader, slugify
+from .store.parse import slugify
+from .store.reader import StoreReader
 from .texts import Texts
 from .wordpress import command as wordpress_import
 

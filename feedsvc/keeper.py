@@ -22,7 +22,10 @@ from datetime import datetime
 from .model import Article, Problem
 from .settings import Settings
 from .state import State
-from .store import ScanPolicy, StoreReader, StoreSnapshot, paused_gc
+from .store.files import paused_gc
+from .store.reader import StoreReader
+from .store.snapshot import StoreSnapshot
+from .store.sweeps import ScanPolicy
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from .partners import partner_site, partner_timeline
 from .render import CONTENT_TYPES, render_feed
 from .settings import Settings
 from .state import State
-from .store import StoreSnapshot, paused_gc
+from .store.files import paused_gc
+from .store.snapshot import StoreSnapshot
 from .texts import Texts
 from .timeline import visible
 

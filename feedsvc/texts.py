@@ -18,7 +18,8 @@ from cachetools import LRUCache
 from .errors import ArticleError
 from .model import Article, ArticleText
 from .state import State
-from .store import article_text, printable_path
+from .store.files import printable_path
+from .store.parse import article_text
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,9 @@ from feedsvc.render import render_feed
 from feedsvc.service import Policy
 from feedsvc.settings import build_site, load_settings
 from feedsvc.state import State
-from feedsvc.store import ScanPolicy, StoreReader, article_text, parse_article
+from feedsvc.store.parse import article_text, parse_article
+from feedsvc.store.reader import StoreReader
+from feedsvc.store.sweeps import ScanPolicy
 from feedsvc.timeline import Timeline, visible
 
 SITE_TOML = """\

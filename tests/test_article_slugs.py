@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from feedsvc.errors import ArticleError
 from feedsvc.model import Site
-from feedsvc.store import parse_article
+from feedsvc.store.parse import parse_article
 
 from .checks import NS, check_feed, check_json_feed, parse_xml
 from .factories import Store, front_matter, make_app, make_site

@@ -21,7 +21,7 @@ from feedsvc.model import (
     parse_feed_path,
 )
 from feedsvc.settings import build_site
-from feedsvc.store import parse_article
+from feedsvc.store.parse import parse_article
 from feedsvc.timeline import visible
 
 from .factories import front_matter

@@ -17,9 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from feedsvc.model import FEED_FORMATS
-from feedsvc.store import StoreReader
 from feedsvc.store import files as files_module
 from feedsvc.store import reader as reader_module
+from feedsvc.store.reader import StoreReader
 
 from .checks import check_document
 from .factories import Store, make_app, store_reader, text_of
@@ -151,7 +151,7 @@ import json, os, sys
 from pathlib import Path
 from feedsvc.settings import load_settings
 from feedsvc.state import State
-from feedsvc.store import StoreReader
+from feedsvc.store.reader import StoreReader
 
 root = Path(sys.argv[1])
 settings = load_settings({"ARTICLES_DIR": str(root)})

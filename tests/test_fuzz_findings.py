@@ -13,7 +13,7 @@ from feedsvc.errors import ArticleError
 from feedsvc.model import FEED_FORMATS, Site
 from feedsvc.settings import build_site
 from feedsvc.store import parse as parse_module
-from feedsvc.store import read_article_bytes
+from feedsvc.store.parse import read_article_bytes
 
 from .checks import check_document
 from .factories import TEXTS, Store, render_site_feed, store_reader

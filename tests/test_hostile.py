@@ -19,7 +19,7 @@ from feedsvc.errors import ArticleError
 from feedsvc.model import FEED_FORMATS, Article, ArticleText, Site
 from feedsvc.sanitize import excerpt_html, markdown_to_safe_html, xml_safe
 from feedsvc.settings import build_site, load_settings
-from feedsvc.store import MAX_FILE_BYTES, parse_article, read_article_bytes
+from feedsvc.store.parse import MAX_FILE_BYTES, parse_article, read_article_bytes
 
 from .checks import assert_served_safely, check_document, html_text, parse_xml, unsafe_html
 from .factories import SITE_TOML, Store, render_site_feed, store_reader, text_of

@@ -16,8 +16,8 @@ from feedsvc.model import Article, ArticleText
 from feedsvc.sanitize import MAX_HTML_DEPTH
 from feedsvc.settings import load_settings
 from feedsvc.state import State
-from feedsvc.store import StoreReader
 from feedsvc.store import parse as parse_module
+from feedsvc.store.reader import StoreReader
 from feedsvc.texts import Texts
 
 from .checks import check_document

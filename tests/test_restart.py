@@ -17,8 +17,10 @@ from feedsvc.keeper import KeeperPolicy
 from feedsvc.service import Policy
 from feedsvc.settings import load_settings
 from feedsvc.state import State
-from feedsvc.store import StoreReader, article_text, records
 from feedsvc.store import parse as parse_module
+from feedsvc.store import records
+from feedsvc.store.parse import article_text
+from feedsvc.store.reader import StoreReader
 
 from .checks import check_document
 from .factories import SITE_TOML, Store, make_app

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from feedsvc.errors import ArticleError
 from feedsvc.model import Article, ArticleText, Site
 from feedsvc.settings import load_settings
-from feedsvc.store import MAX_FILE_BYTES, StoreReader, parse_article, split_front_matter
 from feedsvc.store.fields import _join_url, parse_date
 from feedsvc.store.files import read_regular_file
-from feedsvc.store.parse import read_front_matter
+from feedsvc.store.parse import MAX_FILE_BYTES, parse_article, read_front_matter, split_front_matter
+from feedsvc.store.reader import StoreReader
 
 from .factories import Store, front_matter, store_reader, text_of
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.store import StoreReader
+from feedsvc.store.reader import StoreReader
 
 from .checks import read_feed
 from .factories import Store, make_app, store_reader, text_of

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.store import ScanPolicy, StoreReader
 from feedsvc.store import files as files_module
 from feedsvc.store import reader as reader_module
 from feedsvc.store import sweeps as sweeps_module
+from feedsvc.store.reader import StoreReader
+from feedsvc.store.sweeps import ScanPolicy
 from feedsvc.store.watch import TreeWatch
 
 from .factories import Store, store_reader

@@ -27,14 +27,9 @@ from feedsvc.render import render_feed
 from feedsvc.sanitize import MAX_HTML_DEPTH
 from feedsvc.state import DATABASE_NAME, State
 from feedsvc.timeline import visible
-from feedsvc.websub import (
-    EXTENSION_KEY,
-    Moment,
-    Notifier,
-    changed_topics,
-    topic_etags,
-    touched_scopes,
-)
+from feedsvc.websub.notifier import EXTENSION_KEY, Notifier
+from feedsvc.websub.outbox import Moment
+from feedsvc.websub.topics import changed_topics, topic_etags, touched_scopes
 
 from .factories import (
     DEFAULT_NOW,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedsvc.websub import MAX_DOUBLINGS, Moment, Outbox, Pending, RetryPolicy
+from feedsvc.websub.outbox import MAX_DOUBLINGS, Moment, Outbox, Pending, RetryPolicy
 
 UP, DOWN = "https://up.example.net/hub", "https://down.example.org/hub"
 ALL, TECH = "https://news.example.com/feeds/all.rss", "https://news.example.com/feeds/tech.rss"

@@ -14,7 +14,7 @@ from lxml import etree
 from feedsvc.frontmatter import load_front_matter
 from feedsvc.model import Article
 from feedsvc.sanitize import markdown_to_safe_html, sanitize_html
-from feedsvc.store import split_front_matter
+from feedsvc.store.parse import split_front_matter
 from feedsvc.wordpress.content import markdown_body, post_html, wpautop
 
 from .checks import html_text, read_feed

@@ -9,7 +9,7 @@ from lxml import etree
 
 from feedsvc.cli import main
 from feedsvc.model import Article, ArticleText
-from feedsvc.store import article_text
+from feedsvc.store.parse import article_text
 
 from .factories import Store, store_reader
 

@@ -37,6 +37,8 @@ from .topics import topic_etags, topic_urls, touched_scopes
 
 log = logging.getLogger(__name__)
 
+# Where create_app keeps the notifier: app.extensions[EXTENSION_KEY].
+EXTENSION_KEY = "feedsvc.websub"
 LOCK_FILE = "websub.lock"
 # Without requests nothing rescans the store: the notifier looks itself, this often at most.
 MIN_CHECK_INTERVAL = 1.0

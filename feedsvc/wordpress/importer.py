@@ -29,7 +29,8 @@ from ..errors import ArticleError
 from ..frontmatter import load_front_matter
 from ..model import Category, Site
 from ..state import State
-from ..store import StoreReader, parse_article, read_front_matter
+from ..store.parse import parse_article, read_front_matter
+from ..store.reader import StoreReader
 from .mapping import Attachment, ExportIndex, MappedPost, Skipped, map_post
 from .sitefile import add_categories
 from .wxr import Author, Item, Term, read_export

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from ..model import SLUG_PATTERN, article_slug_problem, slug_path
 from ..sanitize import html_to_text
-from ..store import slugify
+from ..store.parse import slugify
 from .content import markdown_body, post_html
 from .filters import capital_p_dangit_title
 from .texturize import texturize
