@@ -124,15 +124,16 @@ def test_a_huge_draft_flag_or_unknown_key_is_harmless() -> None:
     [
         "[" * 100_000 + "]" * 100_000,
         "{a: " * 50_000 + "b" + "}" * 50_000,
-        "".join(f"\n{'  ' * depth}- " for depth in range(1, 3000)) + "x",
-        "".join(f"\n{' ' * depth}k{depth}:" for depth in range(1, 3000)) + " x",
+        "".join(f"\n{'  ' * depth}- " for depth in range(1, 600)) + "x",
+        "".join(f"\n{' ' * depth}k{depth}:" for depth in range(1, 600)) + " x",
     ],
     ids=["flow-sequence", "flow-mapping", "block-sequence", "block-mapping"],
 )
 def test_deeply_nested_front_matter_is_rejected(nested: str) -> None:
     error = rejected(f"---\n{VALID}deep: {nested}\n---\n")
     assert "invalid YAML front matter" in error.reason
-    assert "nesting depth" in error.reason
+    # libyaml's own limit ("max nesting depth") or ours (frontmatter.MAX_DEPTH levels)
+    assert "nesting depth" in error.reason or "levels deep" in error.reason
 
 
 @pytest.mark.parametrize("where", ["body", "summary"])

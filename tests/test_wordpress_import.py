@@ -506,3 +506,20 @@ def test_a_post_the_store_would_reject_is_reported_and_left_out(
     assert out[-1].startswith("created 24, updated 0, unchanged 0, left alone 0; skipped 8 (")
     assert "1 invalid" in out[-1]
     assert len(scan(store)) == 24
+
+
+def test_a_post_larger_than_the_store_takes_is_reported_and_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The service rejects an article file over MAX_FILE_BYTES unread; the import must not
+    # write one that the service would then refuse.
+    huge = write_variant(
+        EXPORT, tmp_path / "huge.xml", replace={"Note number 4.": "word " * 250_000}
+    )
+    store = wordpress_store(tmp_path / "store")
+    assert run_import(store, huge) == 0
+    out = capsys.readouterr().out.splitlines()
+    (problem,) = [line for line in out if line.startswith("not imported:")]
+    assert problem.endswith("2024/04/short-note-4.md: larger than 1048576 bytes")
+    assert not (store.root / "2024" / "04" / "short-note-4.md").exists()
+    assert len(scan(store)) == 24

@@ -85,25 +85,11 @@ def read_article(raw: bytes, *, path: str, site: Site) -> Article:
 def article_text(raw: bytes, article: Article) -> ArticleText:
     """The sanitized text of the version of ``article`` whose bytes are ``raw``. Raises
     ArticleError (an invalid body or summary)."""
-    header, start = read_front_matter(raw, article.path)
+    header, body = read_front_matter(raw, article.path)
     # The summary as written is read again here rather than kept in every record: 0.1 ms
     # beside the 2 ms of rendering, where keeping it costs memory and restart time.
     summary = _summary(_front_matter_data(header, article.path), article.path)
-    body = raw[start:].decode("utf-8")
     return render_text(body, summary, article.link, article.path)
-
-
-def parse_article(text: str, *, path: str, site: Site) -> tuple[Article, ArticleText]:
-    """An article file's text (of any size) as its record and its rendered text. Raises
-    ArticleError naming the field and the reason."""
-    try:
-        header, body = split_front_matter(text)
-    except ValueError as e:
-        raise ArticleError(path, str(e)) from None
-    version = version_of(text.encode("utf-8", "surrogatepass"))
-    article = parse_front_matter(header, path=path, site=site, version=version)
-    summary = _summary(_front_matter_data(header, path), path)
-    return article, render_text(body, summary, article.link, path)
 
 
 def read_article_bytes(raw: bytes, *, path: str, site: Site) -> tuple[Article, ArticleText]:
@@ -114,41 +100,27 @@ def read_article_bytes(raw: bytes, *, path: str, site: Site) -> tuple[Article, A
     return article, article_text(raw, article)
 
 
+def parse_article(text: str, *, path: str, site: Site) -> tuple[Article, ArticleText]:
+    """An article file's text as its record and its rendered text, exactly as the service
+    reads the file holding it (UTF-8). Raises ArticleError naming the field and the reason."""
+    return read_article_bytes(text.encode("utf-8", "surrogatepass"), path=path, site=site)
+
+
 _BOM = b"\xef\xbb\xbf"
 
 
-def read_front_matter(raw: bytes, path: str) -> tuple[str, int]:
-    """An article file's front matter (decoded) and where its body starts in ``raw`` (checked
-    to be UTF-8, but left unsplit and unrendered until its text is needed).
-
-    Raises ArticleError when the file is too large, not UTF-8 or has no front matter.
-    """
+def read_front_matter(raw: bytes, path: str) -> tuple[str, str]:
+    """An article file's front matter and body, decoded (a UTF-8 BOM is allowed). Raises
+    ArticleError when the file is too large, not UTF-8 or has no front matter."""
     if len(raw) > MAX_FILE_BYTES:
         raise ArticleError(path, f"larger than {MAX_FILE_BYTES} bytes")
     start = len(_BOM) if raw.startswith(_BOM) else 0
-    if raw.startswith(b"---\n", start):
-        # The usual file (see split_front_matter), split in its bytes: no byte of a UTF-8
-        # sequence looks like "\n" or "-".
-        close = raw.find(b"\n---\n", start + 3)
-        if close >= 0:
-            header = _utf8(raw, start + 4, close + 1, path)
-            if not _OTHER_BREAKS.search(header):
-                _utf8(raw, close + 5, len(raw), path)
-                return header, close + 5
-    # Any other shape: decoded whole and split by lines.
-    text = _decode(raw, path)
     try:
-        header, body = split_front_matter(text)
-    except ValueError as e:
-        raise ArticleError(path, str(e)) from None
-    return header, len(raw) - len(body.encode())
-
-
-def _utf8(raw: bytes, start: int, end: int, path: str) -> str:
-    try:
-        return raw[start:end].decode("utf-8")
+        return split_front_matter(raw[start:].decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ArticleError(path, f"not UTF-8 text (byte {start + e.start})") from None
+    except ValueError as e:
+        raise ArticleError(path, str(e)) from None
 
 
 def parse_front_matter(header: str, *, path: str, site: Site, version: str) -> Article:
@@ -268,15 +240,6 @@ def _safe_html(markdown: str, link: str, path: str, field: str) -> str:
         return markdown_to_safe_html(markdown, link)
     except ValueError as e:
         raise ArticleError(path, str(e), field) from None
-
-
-def _decode(raw: bytes, path: str) -> str:
-    if len(raw) > MAX_FILE_BYTES:
-        raise ArticleError(path, f"larger than {MAX_FILE_BYTES} bytes")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ArticleError(path, f"not UTF-8 text (byte {e.start})") from None
 
 
 def slugify(name: str) -> str:
