@@ -148,8 +148,10 @@ def load_settings(config: Mapping[str, object]) -> Settings:
         state_dir=Path(str(state_dir)) if state_dir else None,
         partners_file=Path(str(partners_file)) if partners_file else None,
         websub_notify=_bool(config.get("WEBSUB_NOTIFY", True), "WEBSUB_NOTIFY", "configuration"),
-        websub_retry_delay=_positive(
-            config.get("WEBSUB_RETRY_DELAY", DEFAULT_WEBSUB_RETRY_DELAY), "WEBSUB_RETRY_DELAY"
+        websub_retry_delay=_float(
+            config.get("WEBSUB_RETRY_DELAY", DEFAULT_WEBSUB_RETRY_DELAY),
+            "WEBSUB_RETRY_DELAY",
+            above_zero=True,
         ),
         websub_retry_window=_float(
             config.get("WEBSUB_RETRY_WINDOW", DEFAULT_WEBSUB_RETRY_WINDOW), "WEBSUB_RETRY_WINDOW"
@@ -423,18 +425,12 @@ def _int(value: object, key: str, *, minimum: int) -> int:
     return number
 
 
-def _positive(value: object, key: str) -> float:
-    number = _float(value, key)
-    if number == 0:
-        raise ConfigError(f"`{key}` must be a number of seconds above 0, not {value!r}")
-    return number
-
-
-def _float(value: object, key: str) -> float:
+def _float(value: object, key: str, *, above_zero: bool = False) -> float:
     try:
         number = float(value) if isinstance(value, int | float | str) else -1.0
     except ValueError:
         number = -1.0
-    if not number >= 0:  # also rejects NaN
-        raise ConfigError(f"`{key}` must be a number of seconds of at least 0, not {value!r}")
+    if not number >= 0 or (above_zero and number == 0):  # also rejects NaN
+        least = "above 0" if above_zero else "of at least 0"
+        raise ConfigError(f"`{key}` must be a number of seconds {least}, not {value!r}")
     return number

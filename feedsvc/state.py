@@ -25,6 +25,7 @@ stops for it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -240,19 +241,10 @@ class State:
         return self._run(write)
 
     def has_bodies(self, digests: Iterable[str]) -> set[str]:
-        """Which of ``digests`` have their bytes kept."""
-        wanted = list(digests)
-
-        def read(db: sqlite3.Connection) -> set[str]:
-            found: set[str] = set()
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                query = f"SELECT digest FROM bodies WHERE digest IN ({marks})"
-                found.update(d for (d,) in db.execute(query, chunk))
-            return found
-
-        return self._run(read)
+        """Which of ``digests`` have their bytes kept (one query, however many)."""
+        query = "SELECT digest FROM bodies WHERE digest IN (SELECT value FROM json_each(?))"
+        wanted = json.dumps(list(digests))
+        return self._run(lambda db: {d for (d,) in db.execute(query, (wanted,))})
 
     def prune(self, keep: set[str]) -> int:
         """Delete the bodies and texts of versions not in ``keep``; how many bodies went."""
