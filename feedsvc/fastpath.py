@@ -13,11 +13,12 @@ If-None-Match, If-Modified-Since and their precedence are decided as in the Flas
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from werkzeug.http import is_resource_modified, parse_accept_header
 
@@ -27,11 +28,9 @@ from .model import FeedKey, parse_feed_path
 from .service import FeedService
 from .validators import corrected
 
-_K = TypeVar("_K")
-_V = TypeVar("_V")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _FEEDS_PREFIX = "/feeds/"
-# Bounds of the small lookup tables below; when one is full it starts afresh.
+# Paths parsed and headers prepared, kept for this many at most.
 _TABLE_SIZE = 4096
 
 
@@ -54,8 +53,6 @@ class FastPath:
     def __init__(self, app: WSGIApp, service: FeedService) -> None:
         self.app = app
         self.service = service
-        self._keys: dict[str, FeedKey | None] = {}
-        self._gzip_accepted: dict[str, bool] = {}
         self._prepared: dict[tuple[FeedKey, bool], _Prepared] = {}
         # With partner feeds on, a Bearer token can change the answer (web.py).
         self._partners = service.settings.partners_file is not None
@@ -70,16 +67,18 @@ class FastPath:
             return self.app(environ, start_response)
         if self._partners and "HTTP_AUTHORIZATION" in environ:
             return self.app(environ, start_response)  # perhaps a partner: the route decides
-        key = self._key(path)
+        key = _feed_key(path)
         rendered = None if key is None else self.service.feed(key)
         if key is None or rendered is None:
             return self.app(environ, start_response)  # Flask answers the 404
-        gzipped = self._accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        gzipped = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         prepared = self._prepared.get((key, gzipped))
         if prepared is None or prepared.version != (rendered.etag, rendered.last_modified):
             link = link_header(self.service.settings.site, key)
             prepared = _Prepared((rendered.etag, rendered.last_modified), link)
-            _remember(self._prepared, (key, gzipped), prepared)
+            if len(self._prepared) >= _TABLE_SIZE:
+                self._prepared.clear()  # more documents polled than that: start again
+            self._prepared[key, gzipped] = prepared
         max_age, second = self.service.max_age(key), int(time.time())
         answers = prepared.answers
         if answers is None or answers[0] != (max_age, second):
@@ -106,14 +105,6 @@ class FastPath:
             return []
         return [rendered.gzip_body if gzipped else rendered.body]
 
-    def _key(self, path: str) -> FeedKey | None:
-        try:
-            return self._keys[path]
-        except KeyError:
-            key = parse_feed_path(_decode_path(path[len(_FEEDS_PREFIX) :]))
-            _remember(self._keys, path, key)
-            return key
-
     @staticmethod
     def _modified(environ: dict[str, Any], etag: str, last_modified: datetime) -> bool:
         """``etag`` quoted, as sent."""
@@ -124,19 +115,17 @@ class FastPath:
             return True
         return is_resource_modified(environ, etag=etag[1:-1], last_modified=last_modified)
 
-    def _accepts_gzip(self, header: str) -> bool:
-        # Few distinct Accept-Encoding values exist; parse each once.
-        accepted = self._gzip_accepted.get(header)
-        if accepted is None:
-            accepted = parse_accept_header(header)["gzip"] > 0
-            _remember(self._gzip_accepted, header, accepted)
-        return accepted
+
+@functools.lru_cache(maxsize=_TABLE_SIZE)
+def _feed_key(path: str) -> FeedKey | None:
+    """The document a /feeds/ path names, parsed once per distinct path."""
+    return parse_feed_path(_decode_path(path[len(_FEEDS_PREFIX) :]))
 
 
-def _remember(table: dict[_K, _V], key: _K, value: _V) -> None:
-    if len(table) >= _TABLE_SIZE:
-        table.clear()  # odd paths or headers by the thousand: start again rather than grow
-    table[key] = value
+@functools.lru_cache(maxsize=256)
+def _accepts_gzip(header: str) -> bool:
+    # Few distinct Accept-Encoding values exist: each is parsed once.
+    return parse_accept_header(header)["gzip"] > 0
 
 
 def _decode_path(path: str) -> str:
