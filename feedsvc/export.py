@@ -21,7 +21,6 @@ from pathlib import Path
 from .catalog import Catalog, document_keys, feed_url
 from .errors import ExportError
 from .model import (
-    FEED_FORMATS,
     SITE_SCOPE,
     WORDPRESS_QUERY_FEEDS,
     FeedKey,
@@ -140,14 +139,14 @@ def nginx_snippet(settings: Settings, catalog: Catalog) -> str:
     content types (and charset) feedsvc sends, the precompressed files, the headers of the
     service, and the WordPress-style redirects (web.py) of the scopes that exist."""
     site = settings.site
-    types = {CONTENT_TYPES[fmt].split(";")[0]: fmt for fmt in FEED_FORMATS} | {
-        OPML_CONTENT_TYPE.split(";")[0]: "opml",
-        INDEX_CONTENT_TYPE.split(";")[0]: "html",
-    }
+    # Each extension written, and the content type feedsvc sends with it.
+    sent = [*CONTENT_TYPES.items(), ("opml", OPML_CONTENT_TYPE), ("html", INDEX_CONTENT_TYPE)]
+    types = {content_type.split(";")[0]: extension for extension, content_type in sent}
     with_charset = [
-        media
-        for media, content_type in _content_types().items()
-        if "charset=utf-8" in content_type and media != "text/html"  # always in charset_types
+        content_type.split(";")[0]
+        for _, content_type in sent
+        # text/html is always in charset_types
+        if "charset=utf-8" in content_type and not content_type.startswith("text/html")
     ]
     max_age = settings.max_age
     lines = [
@@ -200,11 +199,6 @@ def wordpress_aliases(catalog: Catalog) -> Iterator[tuple[str, FeedKey]]:
     for entry in catalog.entries():
         for path, fmt in wordpress_paths(entry.scope):
             yield path, FeedKey(entry.scope, fmt)
-
-
-def _content_types() -> dict[str, str]:
-    every: list[str] = [*CONTENT_TYPES.values(), OPML_CONTENT_TYPE, INDEX_CONTENT_TYPE]
-    return {content_type.split(";")[0]: content_type for content_type in every}
 
 
 def _headers(max_age: int, *, cross_origin: bool) -> list[str]:
