@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import gc
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +15,7 @@ from feedsvc.store import reader as reader_module
 from feedsvc.store import sweeps as sweeps_module
 from feedsvc.store.reader import StoreReader
 from feedsvc.store.sweeps import ScanPolicy
-from feedsvc.store.watch import TreeWatch
+from feedsvc.store.watch import Changes, TreeWatch
 
 from .factories import Store, store_reader
 
@@ -150,6 +152,82 @@ def test_hidden_files_and_other_names_are_not_changes(store: Store) -> None:
         assert watch.changes().paths == {"a.md"}
     finally:
         watch.close()
+
+
+def test_a_name_that_is_not_utf8_is_named_as_the_file_system_decodes_it(store: Store) -> None:
+    watch = TreeWatch(store.root)
+    try:
+        with open(os.path.join(os.fsencode(store.root), b"caf\xe9.md"), "wb") as file:  # Latin-1
+            file.write(b"raw")
+        (path,) = watch.changes().paths
+        assert path == os.fsdecode(b"caf\xe9.md")
+        assert (store.root / path).read_bytes() == b"raw"  # the name opens the file
+    finally:
+        watch.close()
+
+
+def test_a_folder_that_comes_or_goes_means_everything(store: Store) -> None:
+    watch = TreeWatch(store.root)
+    try:
+        (store.root / "2026").mkdir()
+        assert watch.changes().everything
+        watch.watch_tree()
+        store.add("2026/a.md", id="a")
+        assert watch.changes() == Changes({"2026/a.md"})
+        (store.root / "2026/a.md").unlink()
+        (store.root / "2026").rmdir()
+        assert watch.changes().everything
+        assert watch.changes() == Changes()
+    finally:
+        watch.close()
+
+
+def test_hidden_folders_and_linked_folders_are_not_watched(store: Store, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, store.root / "linked")
+    (store.root / ".git").mkdir()
+    watch = TreeWatch(store.root)
+    try:
+        (store.root / "linked/a.md").write_text("through the link")
+        (store.root / ".git/b.md").write_text("hidden")
+        assert watch.changes() == Changes()
+    finally:
+        watch.close()
+
+
+def test_a_folder_inotify_refuses_is_named(store: Store) -> None:
+    # Folders nested past PATH_MAX (4096 bytes): inotify refuses the deepest (ENAMETOOLONG).
+    folder = os.open(store.root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(24):
+        os.mkdir("d" * 200, dir_fd=folder)
+        inner = os.open("d" * 200, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+        os.close(folder)
+        folder = inner
+    os.close(folder)
+    with pytest.raises(OSError, match="d/d") as refused:
+        TreeWatch(store.root)
+    assert refused.value.errno == errno.ENAMETOOLONG
+    named = store.root / refused.value.filename  # relative to the root
+    assert len(os.fsencode(named)) >= 4096 > len(os.fsencode(named.parent))
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_watch_closed_or_dropped_closes_its_descriptor(store: Store) -> None:
+    gc.collect()  # what earlier tests left to the collector
+    before = open_descriptors()
+    watch = TreeWatch(store.root)
+    assert open_descriptors() == before + 1
+    watch.close()
+    watch.close()  # twice is harmless
+    assert open_descriptors() == before
+    dropped = TreeWatch(store.root)
+    del dropped
+    gc.collect()  # no ResourceWarning either (an error here: filterwarnings)
+    assert open_descriptors() == before
 
 
 def test_a_forked_worker_watches_for_itself(store: Store) -> None:
