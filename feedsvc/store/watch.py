@@ -7,40 +7,21 @@ cannot say (events lost, a folder added or moved, no inotify on this system or f
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
-import logging
 import os
-import struct
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from inotify_simple import INotify, flags
 
-_MODIFY = 0x2
-_ATTRIB = 0x4
-_CLOSE_WRITE = 0x8
-_MOVED_FROM = 0x40
-_MOVED_TO = 0x80
-_CREATE = 0x100
-_DELETE = 0x200
-_DELETE_SELF = 0x400
-_MOVE_SELF = 0x800
-_UNMOUNT = 0x2000
-_Q_OVERFLOW = 0x4000
-_IGNORED = 0x8000
-_ONLYDIR = 0x01000000
-_DONT_FOLLOW = 0x02000000
-_ISDIR = 0x40000000
 _MASK = (
-    _MODIFY | _ATTRIB | _CLOSE_WRITE | _MOVED_FROM | _MOVED_TO | _CREATE | _DELETE
-    | _DELETE_SELF | _MOVE_SELF | _ONLYDIR | _DONT_FOLLOW
+    flags.MODIFY | flags.ATTRIB | flags.CLOSE_WRITE | flags.MOVED_FROM | flags.MOVED_TO
+    | flags.CREATE | flags.DELETE | flags.DELETE_SELF | flags.MOVE_SELF | flags.ONLYDIR
+    | flags.DONT_FOLLOW
 )  # fmt: skip
 # Events after which the watch cannot tell which files changed.
-_LOST = _Q_OVERFLOW | _IGNORED | _DELETE_SELF | _MOVE_SELF | _UNMOUNT
-_EVENT = struct.Struct("iIII")
+_LOST = flags.Q_OVERFLOW | flags.IGNORED | flags.DELETE_SELF | flags.MOVE_SELF | flags.UNMOUNT
 
 
 @dataclass(slots=True)
@@ -58,17 +39,14 @@ class TreeWatch:
     def __init__(self, root: Path) -> None:
         """Raises OSError when inotify is not available or refuses (limits reached)."""
         self.root = root
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        self._add = libc.inotify_add_watch
-        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if fd < 0:
-            number = ctypes.get_errno()
-            raise OSError(number, os.strerror(number))
-        self._fd = fd
+        # Non-blocking: should the events counted be gone when read (another reader of the
+        # descriptor), the read fails rather than waits.
+        self._inotify = INotify(nonblocking=True)
         self.owner = os.getpid()  # a forked child shares the descriptor: it needs its own
         self._folders: dict[int, str] = {}  # watch descriptor -> folder relative to root
-        self._closer = weakref.finalize(self, os.close, fd)
+        # INotify is a FileIO: collected unclosed, it closes its descriptor with a
+        # ResourceWarning; this closes it without one when the watch is dropped.
+        self._closer = weakref.finalize(self, self._inotify.close)
         self.watch_tree()
 
     def close(self) -> None:
@@ -90,37 +68,29 @@ class TreeWatch:
                 continue  # the reader reports folders it cannot list
 
     def _watch(self, folder: str) -> None:
-        path = os.fsencode(os.path.join(self.root, folder))
-        wd = self._add(self._fd, path, _MASK)
-        if wd < 0:
-            number = ctypes.get_errno()
-            if number in (errno.EACCES, errno.ENOENT, errno.ENOTDIR):
+        try:
+            wd: int = self._inotify.add_watch(os.path.join(self.root, folder), _MASK)
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.ENOENT, errno.ENOTDIR):
                 return  # gone or unreadable: the sweep sees it
-            raise OSError(number, os.strerror(number), folder)
+            raise OSError(e.errno, e.strerror, folder) from e
         self._folders[wd] = folder
 
     def changes(self) -> Changes:
         """Everything that happened since the last call; never blocks."""
         found = Changes()
-        while True:
-            try:
-                data = os.read(self._fd, 64 * 1024)
-            except BlockingIOError:
-                return found
-            offset = 0
-            while offset < len(data):
-                wd, mask, _, length = _EVENT.unpack_from(data, offset)
-                name = data[offset + _EVENT.size : offset + _EVENT.size + length].rstrip(b"\0")
-                offset += _EVENT.size + length
-                if mask & _LOST or mask & _ISDIR:
-                    # A folder came, went or moved (its files with it), or events were lost.
-                    found.everything = True
-                    if mask & _IGNORED:
-                        self._folders.pop(wd, None)
-                    continue
-                folder = self._folders.get(wd)
-                if folder is None:
-                    continue
-                filename = os.fsdecode(name)
-                if filename.endswith(".md") and not filename.startswith("."):
-                    found.paths.add(f"{folder}/{filename}" if folder else filename)
+        # timeout=0: read what the kernel says is queued (FIONREAD), or nothing; never wait.
+        for wd, mask, _, name in self._inotify.read(timeout=0):
+            if mask & _LOST or mask & flags.ISDIR:
+                # A folder came, went or moved (its files with it), or events were lost.
+                found.everything = True
+                if mask & flags.IGNORED:
+                    self._folders.pop(wd, None)
+                continue
+            folder = self._folders.get(wd)
+            if folder is None:
+                continue
+            # name: decoded by inotify_simple with os.fsdecode (undecodable bytes as surrogates)
+            if name.endswith(".md") and not name.startswith("."):
+                found.paths.add(f"{folder}/{name}" if folder else name)
+        return found
