@@ -15,7 +15,7 @@ from .partners import PartnerRegistry
 from .service import FeedService, Policy
 from .settings import env_config, load_settings
 from .state import State
-from .websub.notifier import EXTENSION_KEY, SETTLE_MARGIN, Notifier, install_fork_hooks
+from .websub.notifier import EXTENSION_KEY, Notifier, install_fork_hooks
 
 __all__ = ["create_app"]
 
@@ -58,15 +58,7 @@ def create_app(
     # other request to the Flask app (web.py). Both build a document's headers alike (headers.py).
     app.wsgi_app = FastPath(app.wsgi_app, service)  # type: ignore[method-assign]
     if settings.site.hub_urls and settings.websub_notify:
-        notifier = Notifier(
-            service,
-            settings.site,
-            state,
-            check_interval=settings.rescan_interval,
-            retry_delay=settings.websub_retry_delay,
-            retry_window=settings.websub_retry_window,
-            settle=settings.rescan_interval + SETTLE_MARGIN,
-        )
+        notifier = Notifier(service)
         service.on_new_view(notifier.wake)
         app.extensions[EXTENSION_KEY] = notifier
         # A thread does not survive fork, and one caught mid-work could leave a lock held in

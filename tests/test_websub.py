@@ -474,21 +474,14 @@ def test_a_notification_waits_until_every_worker_serves_the_change(
     store.add(id="a")
     # The app's own notifier is off; this one runs round by round on clocks of its own, with
     # workers that look at the store once an hour.
-    app = make_app(store, state_dir, HUB_URLS=hub.url, WEBSUB_NOTIFY="false")
+    app = make_app(
+        store, state_dir, HUB_URLS=hub.url, WEBSUB_NOTIFY="false", WEBSUB_RETRY_DELAY=0.05
+    )
     assert EXTENSION_KEY not in app.extensions
     assert app.test_client().get("/healthz").status_code == 200  # it serves
     service = app.extensions["feedsvc"]
     clocks = Clocks()
-    watched = Notifier(
-        service,
-        service.settings.site,
-        service.state,
-        check_interval=1,
-        retry_delay=0.05,
-        retry_window=86400,
-        settle=3600,
-        clock=clocks,
-    )
+    watched = Notifier(service, settle=3600, clock=clocks)
     try:
         with hub.up():
             watched.run_once()  # elected; the baseline

@@ -29,9 +29,8 @@ from typing import IO
 from urllib.parse import urlencode
 
 from ..catalog import Catalog
-from ..model import FeedKey, Site
+from ..model import FeedKey
 from ..service import FeedService
-from ..state import State
 from .outbox import Moment, Outbox, Pending, RetryPolicy
 from .topics import topic_etags, topic_urls, touched_scopes
 
@@ -131,24 +130,25 @@ class Notifier:
 
     def __init__(
         self,
-        source: FeedService,
-        site: Site,
-        state: State,
+        service: FeedService,
         *,
-        check_interval: float,
-        retry_delay: float,
-        retry_window: float,
-        settle: float = 0.0,
+        settle: float | None = None,
         post: Poster = post_publish,
         clock: Callable[[], Moment] = read_clocks,
     ) -> None:
-        """``settle``: seconds between seeing a change and telling the hubs (the workers'
-        rescan interval plus SETTLE_MARGIN). ``post`` tells a hub; ``clock`` reads both clocks."""
-        self._source = source
-        self._site = site
-        self._state = state
-        self._check_interval = max(check_interval, MIN_CHECK_INTERVAL)
-        self._policy = RetryPolicy(retry_delay, retry_window, settle)
+        """The notifier of ``service``'s site, as its settings say (hubs, rescan interval, retry
+        delay and window). ``settle``: seconds between seeing a change and telling the hubs; by
+        default the workers' rescan interval plus SETTLE_MARGIN. ``post`` tells a hub;
+        ``clock`` reads both clocks."""
+        settings = service.settings
+        self._source = service
+        self._site = settings.site
+        self._state = service.state
+        self._check_interval = max(settings.rescan_interval, MIN_CHECK_INTERVAL)
+        if settle is None:
+            settle = settings.rescan_interval + SETTLE_MARGIN
+        retry = settings.websub_retry_delay, settings.websub_retry_window
+        self._policy = RetryPolicy(*retry, settle)
         self._post = post
         self._clock = clock
         self._reset()
