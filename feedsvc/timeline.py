@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from .model import Article, Month
@@ -37,19 +37,15 @@ def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timel
     """Drafts never show; an article shows once its published time has come."""
     shown = []
     next_due: datetime | None = None
-    # Wall times in one zone compare fast (their offsets are not looked up); a day away from
-    # now, no change of offset can reverse the order. Closer, the instants are compared.
-    local = now.astimezone(zone)
-    surely_past, surely_future = local - _LARGEST_OFFSET_CHANGE, local + _LARGEST_OFFSET_CHANGE
     for article in articles:
         if article.draft:
             continue
         published = article.published
-        if published <= surely_past or (published < surely_future and _instant(published) <= now):
+        if published <= now:  # (now is in UTC: another zone, so instants are compared)
             shown.append(article)
         elif next_due is None or _instant(published) < _instant(next_due):
             next_due = published
-    month = Month.of(local)
+    month = Month.of(now.astimezone(zone))
     month_end = month.next().start(zone)
     return Timeline(
         articles=newest_first(shown),
@@ -57,10 +53,6 @@ def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timel
         month=month,
         expires=_instant(month_end if next_due is None else min(next_due, month_end, key=_instant)),
     )
-
-
-# More than any zone's offsets differ (UTC-12 to UTC+14).
-_LARGEST_OFFSET_CHANGE = timedelta(hours=27)
 
 
 def _instant(moment: datetime) -> datetime:
