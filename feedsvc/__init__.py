@@ -55,7 +55,7 @@ def create_app(
     web.register(app, service, registry)
     # Aggregators poll cached feeds all day: the fast path answers those GETs and HEADs before
     # Flask's request machinery, at a fraction of its cost (bench/serve.py), and hands every
-    # other request to the Flask app (web.py). Both build a document's headers alike (headers.py).
+    # other request to the Flask app (web.py). Both answer alike through headers.py.
     app.wsgi_app = FastPath(app.wsgi_app, service)  # type: ignore[method-assign]
     if settings.site.hub_urls and settings.websub_notify:
         notifier = Notifier(service)

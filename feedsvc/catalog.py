@@ -247,13 +247,6 @@ def month_of(article: Article) -> Month:
     return Month.of(article.published)  # published is already in the site's zone
 
 
-def scopes_of(site: Site, article: Article) -> dict[Scope, str]:
-    """Every scope an article belongs to, with the label it gives each."""
-    scopes = {SITE_SCOPE: site.title}
-    scopes.update((Scope(*key), label) for key, label in _scope_keys(site, article).items())
-    return scopes
-
-
 def _scope_keys(site: Site, article: Article) -> dict[tuple[ScopeKind, str], str]:
     """The scopes of an article but the site's, as (kind, slug), with their labels."""
     category = site.category(article.category)

@@ -186,19 +186,12 @@ def nginx_snippet(settings: Settings, catalog: Catalog) -> str:
         lines.append(f'    if ($arg_feed = "{value}") {{ return 301 "{target}"; }}')
     lines.append("}")
     lines.append("# WordPress-style feed addresses of the feeds that exist.")
-    for path, key in wordpress_aliases(catalog):
-        target = _nginx_url(feed_url(site, key))
-        for variant in (path, path.rstrip("/")):  # feedsvc takes both spellings
-            lines.append(f'location = "{variant}" {{ return 301 "{target}"; }}')
-    return "\n".join(lines) + "\n"
-
-
-def wordpress_aliases(catalog: Catalog) -> Iterator[tuple[str, FeedKey]]:
-    """The WordPress-style paths web.py redirects, with the feed each names, for the scopes
-    that exist now (not percent-encoded)."""
     for entry in catalog.entries():
         for path, fmt in wordpress_paths(entry.scope):
-            yield path, FeedKey(entry.scope, fmt)
+            target = _nginx_url(feed_url(site, FeedKey(entry.scope, fmt)))
+            for variant in (path, path.rstrip("/")):  # feedsvc takes both spellings
+                lines.append(f'location = "{variant}" {{ return 301 "{target}"; }}')
+    return "\n".join(lines) + "\n"
 
 
 def _headers(max_age: int, *, cross_origin: bool) -> list[str]:

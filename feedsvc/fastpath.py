@@ -23,10 +23,9 @@ from typing import Any
 from werkzeug.http import is_resource_modified, parse_accept_header
 
 from .catalog import link_header
-from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_headers
+from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, corrected, document_headers
 from .model import FeedKey, parse_feed_path
 from .service import FeedService
-from .validators import corrected
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _FEEDS_PREFIX = "/feeds/"

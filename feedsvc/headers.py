@@ -1,13 +1,15 @@
-"""The response headers of a served document, built once for the Flask routes (web.py) and the
-fast path (fastpath.py) alike. Pure: the request's choices and the date are passed in."""
+"""What the Flask routes (web.py) and the fast path (fastpath.py) share, so that both answer
+alike: a served document's response headers, and the request validators corrected. Pure: the
+request's choices, the date and now are passed in."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from werkzeug.http import http_date
+from werkzeug.http import http_date, parse_date
 
 from .service import RenderedDocument
 
@@ -73,3 +75,24 @@ def document_headers(
     # validator (ETag, Cache-Control, Vary, Date), not the content ones.
     not_modified = (("ETag", etag), *caching)
     return DocumentHeaders(etag, ok, not_modified)
+
+
+def corrected(environ: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """``environ`` without the validators a server must ignore; the same object when none.
+
+    - ``If-Match: *`` matches any current representation (RFC 9110 13.1.1); Werkzeug's
+      make_conditional answers it with 412.
+    - An ``If-Modified-Since`` later than now is ignored: a client whose clock runs far ahead
+      would otherwise get 304 for every later version (RFC 2616 14.25).
+    """
+    drop = []
+    if environ.get("HTTP_IF_MATCH", "").strip() == "*":
+        drop.append("HTTP_IF_MATCH")
+    since = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if since is not None:
+        moment = parse_date(since)
+        if moment is not None and moment > now:
+            drop.append("HTTP_IF_MODIFIED_SINCE")
+    if not drop:
+        return environ
+    return {name: value for name, value in environ.items() if name not in drop}

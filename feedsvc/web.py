@@ -14,11 +14,10 @@ from werkzeug.exceptions import HTTPException, NotFound, PreconditionFailed
 from werkzeug.wrappers import Response as BaseResponse
 
 from .catalog import feed_url, link_header
-from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, document_headers
+from .headers import VARY, VARY_AUTHORIZATION, DocumentHeaders, corrected, document_headers
 from .model import FeedKey, parse_feed_path, wordpress_feed_key
 from .partners import PartnerRegistry, bearer_token
 from .service import FeedService, RenderedDocument
-from .validators import corrected
 
 EXTENSION_KEY = "feedsvc"
 PARTNERS_KEY = "feedsvc.partners"
@@ -199,7 +198,7 @@ def healthz() -> BaseResponse:
 
 
 def _conditional(response: Response, headers: DocumentHeaders) -> BaseResponse:
-    """Werkzeug's make_conditional on the corrected validators (validators.corrected); a
+    """Werkzeug's make_conditional on the corrected validators (headers.corrected); a
     failed If-Match is a plain 412, without the document. Range requests get the whole
     document (200): feeds are small and a range of one is useless. A 304 carries the
     document's 304 headers (``headers.not_modified``)."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from feedsvc import catalog as catalog_module
-from feedsvc.catalog import Catalog, scopes_of
+from feedsvc.catalog import Catalog
 from feedsvc.model import (
     FEED_FORMATS,
     SITE_SCOPE,
@@ -27,6 +27,24 @@ from feedsvc.timeline import visible
 from .factories import front_matter
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def scopes_of(site: Site, article: Article) -> dict[Scope, str]:
+    """The rule, stated apart from the catalog's code: every scope an article belongs to,
+    with its label (a tag or author with no letter or digit has none; the first spelling of
+    a slug in the article's own list labels it)."""
+    category = site.category(article.category)
+    scopes = {
+        SITE_SCOPE: site.title,
+        Scope("category", article.category): category.title if category else article.category,
+        Scope("lang", article.language.lower()): article.language,
+    }
+    named: dict[ScopeKind, tuple[str, ...]] = {"tag": article.tags, "author": article.authors}
+    for kind, labels in named.items():
+        for label in labels:
+            if label_slug(label):
+                scopes.setdefault(Scope(kind, label_slug(label)), label)
+    return scopes
 
 
 @pytest.fixture
