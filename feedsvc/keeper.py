@@ -147,12 +147,9 @@ def _keep(keeper_ref: weakref.ref[StoreKeeper]) -> None:
     if keeper is None:
         return
     keeper._sweep_restored()
-    if not keeper.reader.restored:
-        delay = keeper._policy.first_save_delay
-        del keeper
-        time.sleep(delay)
-    else:
-        del keeper
+    delay = 0.0 if keeper.reader.restored else keeper._policy.first_save_delay
+    del keeper
+    time.sleep(delay)
     while (keeper := keeper_ref()) is not None:
         work = keeper._work
         if work.is_set():

@@ -16,8 +16,6 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Config
-
 from .errors import ConfigError
 from .model import (
     ALL_SCOPE,
@@ -112,17 +110,11 @@ class Settings:
 
 
 def env_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
-    """The FEEDSVC_* variables as config keys (``FEEDSVC_BASE_URL`` -> ``BASE_URL``).
-
-    Values stay strings: Flask would otherwise JSON-decode them (``loads=str``).
-    """
-    config = Config(root_path=os.getcwd())
-    if environ is None:
-        config.from_prefixed_env(ENV_PREFIX, loads=str)
-    else:
-        prefix = f"{ENV_PREFIX}_"
-        config.update({k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix)})
-    return dict(config)
+    """The FEEDSVC_* variables (of ``environ``, else the process's) as config keys
+    (``FEEDSVC_BASE_URL`` -> ``BASE_URL``), their values kept as strings."""
+    prefix = f"{ENV_PREFIX}_"
+    variables = os.environ if environ is None else environ
+    return {k[len(prefix) :]: v for k, v in variables.items() if k.startswith(prefix)}
 
 
 def load_settings(config: Mapping[str, object]) -> Settings:
