@@ -319,7 +319,8 @@ def wordpress_feed_key(path: str, feed_query: str | None = None) -> FeedKey | No
     exists is for the caller to decide; web.py redirects each of these to the feed named here.
     """
     if path == "/":
-        return None if feed_query is None else _query_feed_key(feed_query)
+        fmt = None if feed_query is None else WORDPRESS_QUERY_FEEDS.get(feed_query)
+        return None if fmt is None else FeedKey(SITE_SCOPE, fmt)
     if not path.startswith("/"):
         return None
     parts = tuple(path[1:].removesuffix("/").split("/"))
@@ -342,11 +343,6 @@ def wordpress_paths(scope: Scope) -> Iterator[tuple[str, FeedFormat]]:
         return
     for ending, fmt in _WORDPRESS_FEED_ENDINGS.items():
         yield f"{prefix}{'/'.join(ending)}/", fmt
-
-
-def _query_feed_key(value: str) -> FeedKey | None:
-    fmt = WORDPRESS_QUERY_FEEDS.get(value)
-    return None if fmt is None else FeedKey(SITE_SCOPE, fmt)
 
 
 def _wordpress_scope(prefix: tuple[str, ...]) -> Scope | None:

@@ -62,12 +62,6 @@ def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
-def render_markdown(text: str) -> str:
-    """CommonMark (raw HTML allowed) to unsanitized HTML."""
-    html: str = _markdown.render(text)
-    return html
-
-
 def sanitize_html(html: str, base_url: str) -> str:
     """Allowlisted, XML-safe HTML with every URL absolute against ``base_url``."""
 
@@ -103,7 +97,7 @@ def markdown_to_safe_html(text: str, base_url: str) -> str:
 
     Raises ValueError for HTML nested deeper than MAX_HTML_DEPTH (see ``nesting_depth``).
     """
-    html = render_markdown(text)
+    html: str = _markdown.render(text)  # CommonMark, raw HTML allowed: not safe yet
     if nesting_depth(html) > MAX_HTML_DEPTH:
         raise ValueError(f"its HTML is nested more than {MAX_HTML_DEPTH} elements deep")
     return sanitize_html(html, base_url)
@@ -151,7 +145,10 @@ def excerpt_html(html: str, base_url: str, words: int = EXCERPT_WORDS) -> str:
     Cut at a word boundary, never inside a tag or an entity, every open tag closed, with an
     ellipsis when anything was left out. Headings before the first paragraph are skipped.
     """
-    blocks = _top_level_blocks(html)
+    splitter = _BlockSplitter()
+    splitter.feed(html)
+    splitter.close()
+    blocks = splitter.blocks
     out: list[str] = []
     budget = words
     for index, block in enumerate(blocks):
@@ -275,10 +272,3 @@ class _BlockSplitter(HTMLParser):
             block = _Block("p")
             block.tokens = [("start", "p", []), ("text", data, []), ("end", "p", [])]
             self.blocks.append(block)
-
-
-def _top_level_blocks(html: str) -> list[_Block]:
-    splitter = _BlockSplitter()
-    splitter.feed(html)
-    splitter.close()
-    return splitter.blocks
