@@ -142,6 +142,33 @@ def test_excerpt_of_an_empty_body_is_empty() -> None:
     assert excerpt_html("", BASE) == ""
 
 
+def test_excerpt_cuts_the_next_paragraph_when_enough_words_are_left() -> None:
+    # 40 words taken, 20 left: at least 12 (the minimum cut), so the next paragraph is cut.
+    body = markdown_to_safe_html(f"{words(40, 'a')}\n\n{words(40, 'b')}", BASE)
+    assert excerpt_html(body, BASE) == f"<p>{words(40, 'a')}</p><p>{words(20, 'b')}\u2026</p>"
+
+
+DROPPED = {
+    "figure": "<figure><img src='/p.jpg' alt=''><figcaption>caption words</figcaption></figure>",
+    "table": "<table><tr><td>cell one</td><td>cell two</td></tr></table>",
+    "pre": "<pre><code>print('code words')</code></pre>",
+}
+
+
+@pytest.mark.parametrize("dropped", DROPPED.values(), ids=DROPPED.keys())
+def test_excerpt_skips_a_leading_figure_table_or_code_block_and_ends_at_the_next(
+    dropped: str,
+) -> None:
+    body = sanitize_html(f"{dropped}<p>Lead words.</p>{dropped}<p>After.</p>", BASE)
+    assert excerpt_html(body, BASE) == "<p>Lead words. \u2026</p>"
+
+
+@pytest.mark.parametrize("dropped", DROPPED.values(), ids=DROPPED.keys())
+def test_excerpt_leaves_out_a_figure_table_or_code_block_inside_a_block(dropped: str) -> None:
+    body = sanitize_html(f"<div>Before {dropped} after</div>", BASE)
+    assert excerpt_html(body, BASE) == "<div>Before  after</div>"
+
+
 def test_only_allowlisted_attributes_survive() -> None:
     cleaned = sanitize_html(
         '<p lang="de" title="t" dir="rtl" class="c" id="i" data-x="1">x</p>', BASE
