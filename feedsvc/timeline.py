@@ -37,11 +37,12 @@ def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timel
     """Drafts never show; an article shows once its published time has come."""
     shown = []
     next_due: datetime | None = None
+    now_utc = _instant(now)  # another zone than the articles': compared as instants
     for article in articles:
         if article.draft:
             continue
         published = article.published
-        if published <= now:  # (now is in UTC: another zone, so instants are compared)
+        if published <= now_utc:
             shown.append(article)
         elif next_due is None or _instant(published) < _instant(next_due):
             next_due = published

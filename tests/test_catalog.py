@@ -271,6 +271,14 @@ def test_an_article_shows_at_its_instant_in_the_hour_winter_time_repeats(site: S
         "id-2",
         "id-3",
     ]
+    # The same moments given in the site's own zone are compared as instants too (in one zone,
+    # Python compares wall times): 02:55 the first time is before the second 02:30.
+    soon_local = soon.astimezone(site.timezone)
+    assert soon_local.tzinfo is late.published.tzinfo
+    assert [a.id for a in visible([late, early, old], soon_local, site.timezone).articles] == [
+        "id-2",
+        "id-3",
+    ]
 
 
 def test_the_catalog_groups_as_scopes_of_says(site: Site) -> None:
