@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .model import Article, Month
@@ -37,16 +37,19 @@ def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timel
     """Drafts never show; an article shows once its published time has come."""
     shown = []
     next_due: datetime | None = None
-    now_utc = _instant(now)  # another zone than the articles': compared as instants
+    # Wall times in one zone compare fast (their offsets are not looked up); a day away from
+    # now, no change of offset can reverse the order. Closer, the instants are compared.
+    local = now.astimezone(zone)
+    surely_past, surely_future = local - _LARGEST_OFFSET_CHANGE, local + _LARGEST_OFFSET_CHANGE
     for article in articles:
         if article.draft:
             continue
         published = article.published
-        if published <= now_utc:
+        if published <= surely_past or (published < surely_future and _instant(published) <= now):
             shown.append(article)
         elif next_due is None or _instant(published) < _instant(next_due):
             next_due = published
-    month = Month.of(now.astimezone(zone))
+    month = Month.of(local)
     month_end = month.next().start(zone)
     return Timeline(
         articles=newest_first(shown),
@@ -54,6 +57,10 @@ def visible(articles: Iterable[Article], now: datetime, zone: ZoneInfo) -> Timel
         month=month,
         expires=_instant(month_end if next_due is None else min(next_due, month_end, key=_instant)),
     )
+
+
+# More than any zone's offsets differ (UTC-12 to UTC+14).
+_LARGEST_OFFSET_CHANGE = timedelta(hours=27)
 
 
 def _instant(moment: datetime) -> datetime:
