@@ -117,18 +117,13 @@ class FastPath:
 
 @functools.lru_cache(maxsize=_TABLE_SIZE)
 def _feed_key(path: str) -> FeedKey | None:
-    """The document a /feeds/ path names, parsed once per distinct path."""
-    return parse_feed_path(_decode_path(path[len(_FEEDS_PREFIX) :]))
+    """The document a /feeds/ path names, parsed once per distinct path. (PEP 3333 hands the
+    path over as latin-1; it is UTF-8, as Werkzeug decodes it.)"""
+    name = path[len(_FEEDS_PREFIX) :].encode("latin-1").decode("utf-8", "replace")
+    return parse_feed_path(name)
 
 
 @functools.lru_cache(maxsize=256)
 def _accepts_gzip(header: str) -> bool:
     # Few distinct Accept-Encoding values exist: each is parsed once.
     return parse_accept_header(header)["gzip"] > 0
-
-
-def _decode_path(path: str) -> str:
-    """PEP 3333 hands the path over as latin-1; it is UTF-8, as Werkzeug decodes it."""
-    if path.isascii():
-        return path
-    return path.encode("latin-1").decode("utf-8", "replace")

@@ -194,11 +194,6 @@ class FeedService:
     def problems(self) -> tuple[Problem, ...]:
         return self.keeper.problems
 
-    @property
-    def serving(self) -> bool:
-        """Whether this process serves (keeper.StoreKeeper.serving)."""
-        return self.keeper.serving
-
     def now(self) -> datetime:
         return self._clock()
 

@@ -48,7 +48,10 @@ class Texts:
     ) -> None:
         self._state = state
         self._read_version = read_version
-        self._memo: LRUCache[tuple[str, str], ArticleText] = LRUCache(budget, getsizeof=_chars)
+        self._memo: LRUCache[tuple[str, str], ArticleText] = LRUCache(
+            budget,
+            getsizeof=lambda t: len(t.content_html) + len(t.summary_html) + len(t.summary_text),
+        )
         self._lock = threading.Lock()  # an LRUCache is not thread-safe
 
     def resolve(self, articles: Iterable[Article]) -> tuple[dict[str, ArticleText], list[Failure]]:
@@ -89,7 +92,3 @@ class Texts:
             log.exception("unexpected error rendering %s", printable_path(article.path))
             reason = "could not be rendered because of an unexpected error (see the log)"
             raise ArticleError(article.path, reason) from None
-
-
-def _chars(text: ArticleText) -> int:
-    return len(text.content_html) + len(text.summary_html) + len(text.summary_text)

@@ -202,7 +202,7 @@ class Notifier:
         catalog and send what is due. For a notifier whose thread is not running."""
         # Only a process that serves, or a forked worker, notifies: a preloading parent forks
         # its workers, and work there could be caught by a fork holding a lock.
-        if self._outbox is None and (self._forked or self._source.serving):
+        if self._outbox is None and (self._forked or self._source.keeper.serving):
             self._elect()
         outbox = self._outbox
         if outbox is not None:
