@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -251,3 +253,30 @@ def test_a_forked_worker_watches_for_itself(store: Store) -> None:
     assert child_saw == "a,b"
     # The parent's watch saw the same change on its own descriptor.
     assert ids(reader) == ["a", "b"]
+
+
+EXIT_WHILE_WATCHING = """
+import sys, threading
+from pathlib import Path
+from feedsvc.store.watch import TreeWatch
+watch = TreeWatch(Path(sys.argv[1]))
+started = threading.Event()
+def keep_watching():
+    while True:
+        started.set()
+        watch.watch_tree()
+        watch.changes()
+threading.Thread(target=keep_watching, daemon=True).start()
+started.wait()
+"""
+
+
+def test_a_watch_still_in_use_at_exit_is_not_closed_under_its_thread(tmp_path: Path) -> None:
+    # The keeper's daemon thread may be watching when the interpreter exits; closing the
+    # descriptor under it made every such exit log a traceback.
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    run = subprocess.run(
+        [sys.executable, "-c", EXIT_WHILE_WATCHING, str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (run.returncode, run.stderr) == (0, "")

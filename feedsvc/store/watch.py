@@ -45,8 +45,10 @@ class TreeWatch:
         self.owner = os.getpid()  # a forked child shares the descriptor: it needs its own
         self._folders: dict[int, str] = {}  # watch descriptor -> folder relative to root
         # INotify is a FileIO: collected unclosed, it closes its descriptor with a
-        # ResourceWarning; this closes it without one when the watch is dropped.
+        # ResourceWarning; this closes it without one when the watch is dropped. Not at exit:
+        # a daemon thread (the keeper's) may still be watching; the kernel closes it then.
         self._closer = weakref.finalize(self, self._inotify.close)
+        self._closer.atexit = False
         self.watch_tree()
 
     def close(self) -> None:
