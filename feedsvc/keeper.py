@@ -62,11 +62,12 @@ class StoreKeeper:
             # store runs in the background.
             self._restoring = self.reader.restored
             self.snapshot = self.reader.snapshot if self._restoring else self.reader.scan()
-        if len(self.snapshot.articles) >= policy.freeze_articles:
-            # A large store's records live as long as the process: out of the cyclic
-            # collector's sight, a collection does not walk them all (a second for 100,000
-            # articles, on some request), and forked workers keep sharing their pages.
-            gc.freeze()
+            if len(self.snapshot.articles) >= policy.freeze_articles:
+                # A large store's records live as long as the process: out of the cyclic
+                # collector's sight, a collection does not walk them all (a second for 100,000
+                # articles, on some request), and forked workers keep sharing their pages.
+                # Frozen before the collector is back, whose first collection would walk them.
+                gc.freeze()
         self._last_scan = time.monotonic()
         self.last_complete_scan = clock()
 
