@@ -51,6 +51,7 @@ def serving(app: Callable[..., Iterable[bytes]]) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()  # the listening socket too, not left to the collector
         thread.join(timeout=10)
 
 
